@@ -1,0 +1,127 @@
+"""Search benchmark: latency, build time, cold start and memory, with the encoder as the floor.
+
+Run: .venv/bin/python bench/search_bench.py   (prints a Markdown table; takes a few minutes)
+
+Scale copies: each real entry is cloned with a distinct synthetic word in its text (so BM25 sees
+a bigger vocabulary) and its passage vectors jittered slightly (so FAISS searches distinct
+vectors); only the real knowledge base is embedded, because embedding 120,000 passages on two
+cores would measure the encoder, not the index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from index import Normalizer, SearchIndex, SearchSettings, SentenceTransformerEmbedder, load_knowledge  # noqa: E402
+from index.dense import DenseIndex  # noqa: E402
+from index.evaluate import load_eval_set  # noqa: E402
+from index.lexical import LexicalIndex  # noqa: E402
+from index.store import build_index, dense_passages, lexical_text  # noqa: E402
+
+SCALES = (100, 1_000, 10_000)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def timed(fn, items) -> list[float]:  # type: ignore[no-untyped-def]
+    out = []
+    for item in items:
+        start = time.perf_counter()
+        fn(item)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def scaled_index(entries, vectors_by_entry, normalizer, embedder, n: int) -> SearchIndex:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(n)
+    clones, vectors, owners, tokens = [], [], [], []
+    for number in range(n):
+        base = entries[number % len(entries)]
+        copy = number // len(entries)
+        entry = base if copy == 0 else dataclasses.replace(base, id=f"{base.id}-{copy}")
+        clones.append(entry)
+        v = vectors_by_entry[number % len(entries)]
+        if copy:
+            v = v + rng.normal(scale=0.01, size=v.shape).astype(np.float32)
+            v /= np.linalg.norm(v, axis=1, keepdims=True)
+        vectors.append(v)
+        owners.extend([number] * len(v))
+        extra = [f"salin{copy}"] if copy else []
+        tokens.append(normalizer.tokens(lexical_text(base)) + extra)
+    dense = DenseIndex.build(np.vstack(vectors), np.asarray(owners), n)
+    lexical = LexicalIndex.build(tokens)
+    return SearchIndex(clones, dense, lexical, embedder, normalizer, SearchSettings(cache_size=0))
+
+
+def cold_start(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    embedder = SentenceTransformerEmbedder()
+    normalizer = Normalizer.default()
+    entries = load_knowledge(ROOT / "knowledge")
+    questions = [q.q for q in load_eval_set(ROOT / "knowledge" / "eval" / "questions.yaml").domain][:200]
+
+    start = time.perf_counter()
+    build_index(ROOT / "knowledge", ROOT / "var" / "bench-index", embedder)
+    build_seconds = time.perf_counter() - start
+
+    vectors_by_entry = [
+        embedder.encode([normalizer.normalized(t) for t in dense_passages(e, "passages")]) for e in entries
+    ]
+    for q in questions[:20]:  # warm up the model and the stemmer cache
+        embedder.encode([normalizer.normalized(q)])
+        normalizer.tokens(q)
+
+    print(f"Knowledge base: {len(entries)} entries; build-index {build_seconds:.1f} s (embedding included)\n")
+    print("| entries | mode | p50 ms | p99 ms | p50 / encode p50 | p50 - encode p50 (ms) |")
+    print("|---|---|---|---|---|---|")
+    for n in SCALES:
+        index = scaled_index(entries, vectors_by_entry, normalizer, embedder, n)
+        encode = timed(lambda q: embedder.encode([normalizer.normalized(q)]), questions)
+        e50 = statistics.median(encode)
+        print(f"| {n:,} | encode only | {e50:.2f} | {percentile(encode, 99):.2f} | 1.00 | 0.00 |")
+        for mode in ("hybrid", "dense", "bm25"):
+            lat = timed(lambda q, m=mode: index.search(q, k=3, mode=m), questions)
+            p50 = statistics.median(lat)
+            print(f"| {n:,} | {mode} | {p50:.2f} | {percentile(lat, 99):.2f} | {p50 / e50:.2f} | {p50 - e50:+.2f} |")
+
+    cached = SearchIndex(index.entries, index.dense, index.lexical, embedder, normalizer, SearchSettings())
+    for q in questions:
+        cached.search(q)
+    hits = timed(lambda q: cached.search(q.upper() + "  "), questions)
+    print(f"\nRepeated question (normalised form cached): p50 {statistics.median(hits):.3f} ms, "
+          f"p99 {percentile(hits, 99):.3f} ms")
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"Peak RSS of this process after 10,000 entries: {peak_mb:.0f} MB")
+
+    python = sys.executable
+    load_only = [python, "-c", "from index import SentenceTransformerEmbedder as E; E().encode(['x'])"]
+    first_answer = [python, "-m", "bot.cli", "ask", "--json", "gmn cara daftar nib"]
+    cold_start(first_answer)  # makes sure the real index exists, so only loading is timed
+    base = statistics.median([cold_start(load_only) for _ in range(3)])
+    full = statistics.median([cold_start(first_answer) for _ in range(3)])
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"Cold start: import + load model {base:.2f} s; process start to first answer {full:.2f} s; "
+          f"ratio {full / base:.2f}; peak RSS of a cold `ask` {child:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""The `umkm-bot` command: run, chat, ask, build-index, eval, kb lint, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.rendering import html_to_text, render
+from bot.search_service import build, load_embedder, open_index
+from index import IndexUnavailable, KnowledgeError, ModelNotFoundError, SearchIndex, SearchResult
+
+EXIT_USAGE = 2
+
+
+def _question_lines(stream) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    for line in stream:
+        yield line.rstrip("\n")
+
+
+def result_json(result: SearchResult) -> dict[str, object]:
+    """The stable JSON contract of `ask --json`."""
+    return {
+        "query": result.query,
+        "answered": result.answered,
+        "results": [
+            {
+                "id": hit.entry.id,
+                "title": hit.entry.title,
+                "topic": hit.entry.topic,
+                "score": round(hit.score, 4),
+                "text": hit.entry.plain_text(),
+            }
+            for hit in result.hits
+        ],
+    }
+
+
+def result_text(result: SearchResult, locale: str) -> str:
+    """The answer as a user reads it (the same templates as the chat fronts)."""
+    if result.reason == "empty":
+        return html_to_text(render(locale, "empty_question"))
+    if not result.answered:
+        return html_to_text(render(locale, "no_answer", suggestions=[]))
+    return html_to_text(render(locale, "answer", entry=result.hits[0].entry))
+
+
+def cmd_build_index(settings: Settings, args: argparse.Namespace) -> int:
+    count = build(settings, load_embedder(settings), progress=not args.quiet)
+    print(f"Indexed {count} entries into {settings.index_dir}")
+    return 0
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    index = open_index(settings)
+    k = args.k or settings.search.k
+    questions = [args.question] if args.question is not None else _question_lines(sys.stdin)
+    for n, question in enumerate(questions):
+        result = index.search(question, k=k, mode=args.mode)
+        if args.json:
+            print(json.dumps(result_json(result), ensure_ascii=False), flush=True)
+        else:
+            if n:
+                print("\n" + "-" * 40)
+            print(result_text(result, settings.bot.default_locale), flush=True)
+    return 0
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from index.evaluate import evaluate, load_eval_set
+
+    path = Path(args.file) if args.file else settings.knowledge.eval_file
+    eval_set = load_eval_set(path)
+    index = open_index(settings)
+    splits = ["dev", "test", "all"] if args.split == "each" else [args.split]
+    rows = []
+    for split in splits:
+        subset = eval_set.only(split)
+        for mode in ("hybrid", "dense", "bm25"):
+            m = evaluate(index, subset, mode)
+            rows.append({"split": split, **m.__dict__})
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    print(f"{'split':<6} {'mode':<7} {'Hit@1':>6} {'Hit@3':>6} {'MRR':>6} {'answered':>9} {'rejected':>9}  n")
+    for r in rows:
+        print(
+            f"{r['split']:<6} {r['mode']:<7} {r['hit1']:6.3f} {r['hit3']:6.3f} {r['mrr']:6.3f} "
+            f"{r['answered_rate']:9.3f} {r['rejection_rate']:9.3f}  {r['n_domain']}+{r['n_off_topic']}"
+        )
+    return 0
+
+
+def cmd_kb_lint(settings: Settings, args: argparse.Namespace) -> int:
+    from index.lint import lint_knowledge
+
+    embedder = None if args.no_embeddings else load_embedder(settings)
+    entries, problems = lint_knowledge(
+        settings.knowledge.dir, embedder, settings.knowledge.near_duplicate_threshold
+    )
+    for problem in problems:
+        print(problem)
+    print(f"{len(entries)} entries checked, {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    index = open_index(settings)
+    return _simple_chat(index, settings)
+
+
+def _simple_chat(index: SearchIndex, settings: Settings) -> int:
+    interactive = sys.stdin.isatty()
+    while True:
+        if interactive:
+            print("> ", end="", flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        print(result_text(index.search(line.strip()), settings.bot.default_locale), flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every sub-command."""
+    parser = argparse.ArgumentParser(prog="umkm-bot", description="Pendamping UMKM")
+    parser.add_argument("--config", help="path to config.toml (default: ./config.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build-index", help="embed and index the knowledge base")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_build_index)
+
+    p = sub.add_parser("ask", help="answer one question, or one per line from standard input")
+    p.add_argument("question", nargs="?", help="the question (omit to read standard input)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--k", type=int, help="how many results (default from config)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="retrieval quality: hybrid vs dense vs BM25")
+    p.add_argument("file", nargs="?", help="evaluation YAML (default from config)")
+    p.add_argument("--split", choices=("dev", "test", "all", "each"), default="each")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("chat", help="talk to the bot in this terminal")
+    p.set_defaults(func=cmd_chat)
+
+    kb = sub.add_parser("kb", help="knowledge base tools").add_subparsers(dest="kb_command", required=True)
+    p = kb.add_parser("lint", help="check every knowledge entry")
+    p.add_argument("--no-embeddings", action="store_true", help="skip the near-duplicate check")
+    p.set_defaults(func=cmd_kb_lint)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # bm25s logs its own progress at DEBUG through a handler of its own.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    handler: Callable[[Settings, argparse.Namespace], int] = args.func
+    try:
+        settings = load_settings(args.config)
+        return handler(settings, args)
+    except (ConfigError, KnowledgeError, ModelNotFoundError, IndexUnavailable, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Hybrid search over a built index: dense + BM25, fused, with an answered/not-answered decision."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from cachetools import LRUCache
+
+from index.dense import DenseIndex
+from index.embedder import Embedder
+from index.entries import Entry
+from index.lexical import LexicalIndex
+from index.normalize import MAX_QUERY_CHARS, Normalizer
+
+Mode = Literal["hybrid", "dense", "bm25"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Tunable knobs; `bot` fills them from config.toml, tests and benchmarks set them directly."""
+
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    candidates: int = 20
+    # confidence = confidence_dense_share * cosine + (1 - share) * lexical coverage
+    confidence_dense_share: float = 0.5
+    threshold_hybrid: float = 0.45
+    threshold_dense: float = 0.45
+    threshold_bm25: float = 0.45
+    cache_size: int = 2048
+
+    def threshold(self, mode: Mode) -> float:
+        return {"hybrid": self.threshold_hybrid, "dense": self.threshold_dense}.get(
+            mode, self.threshold_bm25
+        )
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked entry with the signals that placed it."""
+
+    entry: Entry
+    score: float  # confidence in 0..1 that this entry answers the question
+    dense: float  # best cosine between the question and the entry's passages
+    coverage: float  # share of the question's (idf-weighted) words found in the entry
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The ranked hits and whether the best one is good enough to answer with."""
+
+    query: str
+    normalized: str
+    mode: Mode
+    answered: bool
+    reason: Literal["ok", "empty", "low_confidence"]
+    hits: tuple[Hit, ...] = field(default_factory=tuple)
+
+
+class SearchIndex:
+    """A loaded index: entries, dense and lexical parts, the embedder and a query cache."""
+
+    def __init__(
+        self,
+        entries: list[Entry],
+        dense: DenseIndex,
+        lexical: LexicalIndex,
+        embedder: Embedder,
+        normalizer: Normalizer,
+        settings: SearchSettings | None = None,
+    ) -> None:
+        self.entries = entries
+        self.by_id = {e.id: e for e in entries}
+        self.dense = dense
+        self.lexical = lexical
+        self.embedder = embedder
+        self.normalizer = normalizer
+        self.settings = settings or SearchSettings()
+        self._cache: LRUCache[tuple[str, int, str], SearchResult] = LRUCache(
+            maxsize=max(1, self.settings.cache_size)
+        )
+        self._lock = threading.Lock()
+
+    def search(self, query: str, k: int = 3, mode: Mode = "hybrid") -> SearchResult:
+        """Rank entries for `query`; `answered` says whether the best hit is trustworthy."""
+        query = query[:MAX_QUERY_CHARS]
+        normalized = self.normalizer.normalized(query)
+        key = (normalized, k, mode)
+        if self.settings.cache_size > 0:
+            with self._lock:
+                cached = self._cache.get(key)
+            if cached is not None:
+                return SearchResult(query, *_tail(cached))
+        result = self._search_uncached(query, normalized, k, mode)
+        if self.settings.cache_size > 0:
+            with self._lock:
+                self._cache[key] = result
+        return result
+
+    async def asearch(self, query: str, k: int = 3, mode: Mode = "hybrid") -> SearchResult:
+        """`search` in a worker thread: encoding and FAISS block, the event loop must not."""
+        return await asyncio.to_thread(self.search, query, k, mode)
+
+    def encode_query(self, normalized: str) -> np.ndarray:
+        """The query vector (exposed for benchmarks that time the encoder alone)."""
+        return self.embedder.encode([normalized])[0]
+
+    def _search_uncached(self, query: str, normalized: str, k: int, mode: Mode) -> SearchResult:
+        tokens = self.normalizer.tokens(query)
+        if not tokens:
+            return SearchResult(query, normalized, mode, False, "empty")
+        n = len(self.entries)
+        depth = min(n, max(self.settings.candidates, k))
+        dense_ranked: list[tuple[int, float]] = []
+        query_vector = None
+        if mode != "bm25":
+            query_vector = self.encode_query(normalized)
+            dense_ranked = self.dense.search(query_vector, depth)
+        bm25_ranked: list[tuple[int, float]] = []
+        if mode != "dense":
+            scores = self.lexical.scores(tokens)
+            top = np.argsort(-scores, kind="stable")[:depth]
+            bm25_ranked = [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+        if mode == "dense":
+            order = [i for i, _ in dense_ranked]
+        elif mode == "bm25":
+            order = [i for i, _ in bm25_ranked]
+        else:
+            order = self._fuse(dense_ranked, bm25_ranked)
+        dense_scores = dict(dense_ranked)
+        hits = []
+        for i in order[:k]:
+            cosine = dense_scores.get(i, 0.0)
+            if i not in dense_scores and query_vector is not None:
+                cosine = self.dense.entry_score(query_vector, i)
+            coverage = self.lexical.coverage(tokens, i)
+            hits.append(Hit(self.entries[i], self._confidence(mode, cosine, coverage), cosine, coverage))
+        answered = bool(hits) and hits[0].score >= self.settings.threshold(mode)
+        return SearchResult(
+            query, normalized, mode, answered, "ok" if answered else "low_confidence", tuple(hits)
+        )
+
+    def _fuse(self, dense: list[tuple[int, float]], bm25: list[tuple[int, float]]) -> list[int]:
+        s = self.settings
+        fused: dict[int, float] = {}
+        for weight, ranked in ((s.dense_weight, dense), (s.lexical_weight, bm25)):
+            for rank, (i, _) in enumerate(ranked, start=1):
+                fused[i] = fused.get(i, 0.0) + weight / (s.rrf_k + rank)
+        return sorted(fused, key=lambda i: (-fused[i], i))
+
+    def _confidence(self, mode: Mode, cosine: float, coverage: float) -> float:
+        if mode == "dense":
+            return max(0.0, cosine)
+        if mode == "bm25":
+            return coverage
+        share = self.settings.confidence_dense_share
+        return share * max(0.0, cosine) + (1 - share) * coverage
+
+
+def _tail(result: SearchResult) -> tuple[str, Mode, bool, str, tuple[Hit, ...]]:
+    return (result.normalized, result.mode, result.answered, result.reason, result.hits)

@@ -1,0 +1,186 @@
+"""Build a search index from the knowledge folder, save it as plain files, load it, check staleness."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from index.dense import DenseIndex
+from index.embedder import Embedder
+from index.entries import (
+    Entry,
+    content_hash,
+    entry_from_dict,
+    entry_to_dict,
+    knowledge_files,
+    load_knowledge,
+)
+from index.lexical import LexicalIndex
+from index.normalize import Normalizer, normalizer_data_hash
+from index.search import SearchIndex, SearchSettings
+
+FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+BUILD_BATCH = 128
+ENTRIES_FILE = "entries.json"
+Granularity = Literal["passages", "entry"]
+
+
+class IndexUnavailable(RuntimeError):
+    """The built index is missing, stale or unreadable; `fix` names the command that repairs it."""
+
+    def __init__(self, problem: str, fix: str = "umkm-bot build-index") -> None:
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{problem} — run: {fix}")
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """Whether the index on disk matches the knowledge and the model."""
+
+    state: Literal["ok", "missing", "stale", "corrupt"]
+    reason: str
+
+
+def dense_passages(entry: Entry, granularity: Granularity) -> list[str]:
+    """Texts embedded for an entry: each way of asking, or one joined text."""
+    if granularity == "entry":
+        return [" ".join([entry.title, *entry.questions, entry.summary])]
+    return [entry.title, entry.title_en, *entry.questions, *entry.questions_en, entry.summary]
+
+
+def lexical_text(entry: Entry) -> str:
+    """Text BM25 sees for an entry; the title counts twice because it names the subject."""
+    return " ".join(
+        [entry.title, entry.title, *entry.tags, *entry.questions, entry.summary, *entry.steps]
+    )
+
+
+def knowledge_fingerprint(knowledge_dir: Path) -> str:
+    """Hash of everything that shapes the index's content except the model."""
+    files = knowledge_files(knowledge_dir)
+    return f"{content_hash(files, knowledge_dir)}:{normalizer_data_hash()}"
+
+
+def build_index(
+    knowledge_dir: Path,
+    out_dir: Path,
+    embedder: Embedder,
+    *,
+    granularity: Granularity = "passages",
+    entries: list[Entry] | None = None,
+    progress: Callable[[Iterable[list[str]], int], Iterable[list[str]]] | None = None,
+) -> Path:
+    """Embed and index the knowledge base into `out_dir` (replaced atomically). Reproducible."""
+    entries = entries if entries is not None else load_knowledge(knowledge_dir)
+    normalizer = Normalizer.default()
+    texts: list[str] = []
+    owners_list: list[int] = []
+    for number, entry in enumerate(entries):
+        for passage in dense_passages(entry, granularity):
+            texts.append(normalizer.normalized(passage))
+            owners_list.append(number)
+    # Fixed-size chunks in a fixed order keep the build reproducible and the progress bar honest.
+    chunks = [texts[i : i + BUILD_BATCH] for i in range(0, len(texts), BUILD_BATCH)]
+    batches: Iterable[list[str]] = chunks
+    if progress is not None:
+        batches = progress(chunks, len(chunks))
+    vectors = np.vstack([embedder.encode(chunk) for chunk in batches])
+    dense = DenseIndex.build(vectors, np.asarray(owners_list, dtype=np.int64), len(entries))
+    corpus_tokens = [normalizer.tokens(lexical_text(e)) for e in entries]
+    lexical = LexicalIndex.build(corpus_tokens)
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".index-", dir=out_dir.parent))
+    try:
+        dense.save(staging)
+        lexical.save(staging)
+        _write_json(
+            staging / ENTRIES_FILE,
+            [{"entry": entry_to_dict(e), "tokens": t} for e, t in zip(entries, corpus_tokens, strict=True)],
+        )
+        _write_json(
+            staging / MANIFEST_FILE,
+            {
+                "format": FORMAT_VERSION,
+                "model": embedder.model_id,
+                "dimension": embedder.dimension,
+                "granularity": granularity,
+                "knowledge": knowledge_fingerprint(knowledge_dir),
+                "entries": len(entries),
+                "vectors": dense.n_vectors,
+            },
+        )
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def read_manifest(index_dir: Path) -> dict[str, object]:
+    """The manifest of a built index; raises IndexUnavailable when missing or unreadable."""
+    path = index_dir / MANIFEST_FILE
+    if not path.is_file():
+        raise IndexUnavailable(f"no search index in {index_dir}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexUnavailable(f"search index manifest {path} is unreadable ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise IndexUnavailable(f"search index manifest {path} is not an object")
+    return manifest
+
+
+def index_status(index_dir: Path, knowledge_dir: Path, model_id: str) -> IndexStatus:
+    """Compare the index on disk with the knowledge folder and configured model."""
+    try:
+        manifest = read_manifest(index_dir)
+    except IndexUnavailable as exc:
+        missing = not (index_dir / MANIFEST_FILE).exists()
+        return IndexStatus("missing" if missing else "corrupt", exc.problem)
+    if manifest.get("format") != FORMAT_VERSION:
+        return IndexStatus("stale", "index was built by another version of this program")
+    if manifest.get("model") != model_id:
+        return IndexStatus("stale", f"index was built with model {manifest.get('model')}, config says {model_id}")
+    if manifest.get("knowledge") != knowledge_fingerprint(knowledge_dir):
+        return IndexStatus("stale", "the knowledge base changed since the index was built")
+    return IndexStatus("ok", "index is up to date")
+
+
+def load_index(
+    index_dir: Path, embedder: Embedder, settings: SearchSettings | None = None
+) -> SearchIndex:
+    """Load a built index for searching; raises IndexUnavailable naming the fix on any problem."""
+    manifest = read_manifest(index_dir)
+    if manifest.get("model") != embedder.model_id:
+        raise IndexUnavailable(
+            f"index was built with model {manifest.get('model')}, but {embedder.model_id} is loaded"
+        )
+    try:
+        rows = json.loads((index_dir / ENTRIES_FILE).read_text(encoding="utf-8"))
+        entries = [entry_from_dict(r["entry"]) for r in rows]
+        tokens = [list(r["tokens"]) for r in rows]
+        dense = DenseIndex.load(index_dir, len(entries))
+        lexical = LexicalIndex.load(index_dir, tokens)
+    except Exception as exc:  # noqa: BLE001 - any unreadable part means: rebuild
+        raise IndexUnavailable(f"search index in {index_dir} is corrupt ({type(exc).__name__}: {exc})") from exc
+    if dense.n_vectors != manifest.get("vectors") or len(entries) != manifest.get("entries"):
+        raise IndexUnavailable(f"search index in {index_dir} is incomplete")
+    if int(manifest.get("dimension", -1)) != embedder.dimension:  # type: ignore[call-overload]
+        raise IndexUnavailable("index vectors and the model differ in dimension")
+    return SearchIndex(entries, dense, lexical, embedder, Normalizer.default(), settings)
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")

@@ -1,0 +1,92 @@
+"""The `umkm-bot` command-line contract: ask (text, JSON, stdin), build-index, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.index.conftest import write_knowledge
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    write_knowledge(tmp_path / "knowledge")
+    path = tmp_path / "config.toml"
+    path.write_text('[data]\ndir = "var"\n[knowledge]\ndir = "knowledge"\n', encoding="utf-8")
+    return path
+
+
+def test_ask_json_contract_and_automatic_build(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(config), "ask", "--json", "--k", "2", "gmn cara daftar nib di oss"]) == 0
+    captured = capsys.readouterr()
+    assert "rebuilding the search index" in captured.err  # no index yet: built on first use
+    data = json.loads(captured.out)
+    assert set(data) == {"query", "answered", "results"}
+    assert data["query"] == "gmn cara daftar nib di oss"
+    assert data["answered"] is True
+    assert len(data["results"]) == 2
+    first = data["results"][0]
+    assert set(first) == {"id", "title", "topic", "score", "text"}
+    assert first["id"] == "nib-lewat-oss" and first["topic"] == "legal"
+    assert first["text"].startswith("NIB adalah") and "1. Siapkan KTP" in first["text"]
+    assert data["results"][0]["score"] >= data["results"][1]["score"]
+    assert (config.parent / "var" / "index" / "manifest.json").is_file()
+
+
+def test_ask_text_prints_the_answer_card(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(config), "ask", "minyak goreng bekas boleh dipake brp kali"]) == 0
+    out = capsys.readouterr().out
+    assert "Minyak goreng bekas" in out and "Langkah:" in out and "Sumber:" in out
+    assert "<b>" not in out  # the terminal gets plain text
+
+
+def test_ask_off_topic_and_empty_get_honest_replies(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(config), "ask", "siapa juara piala dunia"]) == 0
+    assert "belum punya jawaban" in capsys.readouterr().out
+    assert main(["--config", str(config), "ask", "--json", "🙏🙏"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data == {"query": "🙏🙏", "answered": False, "results": []}
+
+
+def test_stale_index_without_auto_rebuild_names_the_command(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config.write_text(config.read_text() + "[search]\nauto_rebuild = false\n")
+    assert main(["--config", str(config), "ask", "nib"]) == 2
+    err = capsys.readouterr().err
+    assert "no search index" in err and "umkm-bot build-index" in err
+    assert main(["--config", str(config), "build-index", "--quiet"]) == 0
+    assert "Indexed 6 entries" in capsys.readouterr().out
+    assert main(["--config", str(config), "ask", "nib"]) == 0
+
+
+def test_unknown_model_is_a_clear_error(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config.write_text(config.read_text() + '[search]\nmodel = "/no/such/model"\n')
+    assert main(["--config", str(config), "ask", "nib"]) == 2
+    err = capsys.readouterr().err
+    assert "/no/such/model" in err and "config.toml" in err
+
+
+def test_bad_config_value_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[search]\nk = 0\n")
+    assert main(["--config", str(path), "ask", "nib"]) == 2
+    assert "[search.k]" in capsys.readouterr().err
+
+
+def test_stdin_mode_answers_one_json_line_per_question(config: Path) -> None:
+    env = dict(os.environ, UMKM_DATA_DIR=str(config.parent / "data-from-env"))
+    questions = "daftar qris gratis?\n\nkemasan kopi yg awet\nsepak bola\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--config", str(config), "ask", "--json"],
+        input=questions, capture_output=True, text=True, env=env, timeout=300, check=True,
+    )
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["query"] for line in lines] == ["daftar qris gratis?", "", "kemasan kopi yg awet", "sepak bola"]
+    assert [line["answered"] for line in lines] == [True, False, True, False]
+    assert lines[0]["results"][0]["id"] == "qris-daftar-dan-biaya"
+    assert (config.parent / "data-from-env" / "index" / "manifest.json").is_file()

@@ -1,0 +1,51 @@
+"""The Indonesian normaliser: the same steps for entries and questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from index import Normalizer
+from index.normalize import clean_text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GMN Cara Daftar NIB??", "bagaimana cara daftar nib"),
+        ("sy udh bkn pirt tp blm halal", "saya sudah bkn pirt tapi belum halal"),
+        ("ga bs bayar krn dll", "tidak bisa bayar karena dan lain lain"),
+        ("piye carane gawe label", "bagaimana carane buat label"),
+        ("tolonggg kakkk", "tolong"),
+        ("kue2 enak", "kue enak"),
+        ("omset 2,5jt", "omzet 2 5jt"),
+        ("how much is the price", "bagaimana much is the harga"),
+    ],
+)
+def test_expand_slang_and_clean(text: str, expected: str) -> None:
+    assert Normalizer.default().normalized(text) == expected
+
+
+def test_tokens_drop_function_words_and_stem() -> None:
+    tokens = Normalizer.default().tokens("Gimana cara pembukuan yg gampang bwt warung sy?")
+    assert tokens == ["cara", "buku", "gampang", "warung"]
+
+
+def test_entries_and_questions_meet_in_one_vocabulary() -> None:
+    normalizer = Normalizer.default()
+    assert set(normalizer.tokens("Pendaftaran perizinan usaha")) == set(normalizer.tokens("daftar izin usaha"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   \n\t ", "😀🙏🔥", "\x00\x07\x1b", "???!!!", "🇮🇩🇮🇩"],
+)
+def test_inputs_without_words_give_no_tokens(text: str) -> None:
+    assert Normalizer.default().tokens(text) == []
+
+
+def test_mixed_scripts_keep_latin_words() -> None:
+    assert clean_text("Harga кофе コーヒー kopi café") == "harga kopi cafe"
+
+
+def test_control_characters_become_spaces() -> None:
+    assert clean_text("izin\x00usaha\x1bok") == "izin usaha ok"

@@ -1,0 +1,57 @@
+"""Saving, loading and staleness of a built index."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index import IndexUnavailable, build_index, index_status, load_index
+from index.store import MANIFEST_FILE
+
+
+def test_round_trip_gives_the_same_results(built_index, embedder, search_index) -> None:  # type: ignore[no-untyped-def]
+    knowledge, folder = built_index
+    reloaded = load_index(folder, embedder)
+    for question in ("daftar nib", "minyak jelantah", "kemasan kopi"):
+        a, b = search_index.search(question, k=5), reloaded.search(question, k=5)
+        assert [(h.entry.id, round(h.score, 5)) for h in a.hits] == [(h.entry.id, round(h.score, 5)) for h in b.hits]
+    assert [e.id for e in reloaded.entries] == [e.id for e in search_index.entries]
+
+
+def test_build_is_reproducible(built_index, embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    knowledge, folder = built_index
+    again = build_index(knowledge, tmp_path / "again", embedder)
+    for name in sorted(p.name for p in folder.iterdir() if p.is_file()):
+        assert (again / name).read_bytes() == (folder / name).read_bytes(), name
+
+
+def test_status_detects_missing_stale_and_model_change(built_index, embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    knowledge, folder = built_index
+    copy_knowledge = tmp_path / "knowledge"
+    shutil.copytree(knowledge, copy_knowledge)
+    copy_index = tmp_path / "index"
+    shutil.copytree(folder, copy_index)
+    assert index_status(copy_index, copy_knowledge, embedder.model_id).state == "ok"
+    assert index_status(copy_index, copy_knowledge, "another-model").state == "stale"
+    entry = next(copy_knowledge.glob("*/nib-lewat-oss.md"))
+    entry.write_text(entry.read_text().replace("Daftar gratis", "Daftar tanpa biaya"))
+    stale = index_status(copy_index, copy_knowledge, embedder.model_id)
+    assert stale.state == "stale" and "knowledge base changed" in stale.reason
+    assert index_status(tmp_path / "nothing", copy_knowledge, embedder.model_id).state == "missing"
+
+
+def test_corrupt_index_names_the_fix(built_index, embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, folder = built_index
+    copy_index = tmp_path / "index"
+    shutil.copytree(folder, copy_index)
+    (copy_index / "dense.faiss").write_bytes(b"not a faiss file")
+    with pytest.raises(IndexUnavailable) as caught:
+        load_index(copy_index, embedder)
+    assert "corrupt" in caught.value.problem and caught.value.fix == "umkm-bot build-index"
+    (copy_index / MANIFEST_FILE).write_text("{broken")
+    with pytest.raises(IndexUnavailable, match="unreadable"):
+        load_index(copy_index, embedder)
+    with pytest.raises(IndexUnavailable, match="no search index"):
+        load_index(tmp_path / "empty", embedder)
