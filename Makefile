@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(BIN)/umkm-bot chat
+	$(BIN)/umkm-bot run
 
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q

@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.config import ConfigError, Settings, load_settings
 from bot.rendering import html_to_text, render
 from bot.search_service import build, load_embedder, open_index
-from index import IndexUnavailable, KnowledgeError, ModelNotFoundError, SearchIndex, SearchResult
+from index import IndexUnavailable, KnowledgeError, ModelNotFoundError, SearchResult
 
 EXIT_USAGE = 2
 
@@ -109,19 +109,56 @@ def cmd_kb_lint(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
-    index = open_index(settings)
-    return _simple_chat(index, settings)
+    from bot.app import open_application
+    from bot.chat import run_chat
+
+    app = open_application(settings)
+    try:
+        return run_chat(app.conversation, user_id=args.user, locale=settings.bot.default_locale)
+    finally:
+        app.close()
 
 
-def _simple_chat(index: SearchIndex, settings: Settings) -> int:
-    interactive = sys.stdin.isatty()
-    while True:
-        if interactive:
-            print("> ", end="", flush=True)
-        line = sys.stdin.readline()
-        if not line:
-            return 0
-        print(result_text(index.search(line.strip()), settings.bot.default_locale), flush=True)
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """Telegram when TELEGRAM_BOT_TOKEN is set, else the terminal chat on the same core."""
+    import os
+
+    from bot.app import open_application
+    from bot.config import TOKEN_ENV, WEBHOOK_SECRET_ENV
+
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    app = open_application(settings)
+    try:
+        if not token:
+            from bot.chat import run_chat
+
+            print(html_to_text(render(settings.bot.default_locale, "telegram_hint")), file=sys.stderr)
+            return run_chat(app.conversation, locale=settings.bot.default_locale)
+        from bot.telegram.app import build_application, silence_token_logging
+
+        silence_token_logging()
+        application = build_application(settings, app.conversation, token)
+        if settings.telegram.mode == "webhook":
+            from bot.telegram.runner import run_webhook
+
+            secret = os.environ.get(WEBHOOK_SECRET_ENV, "")
+            if not secret:
+                raise ConfigError(f"webhook mode needs {WEBHOOK_SECRET_ENV} in the environment")
+            run_webhook(application, settings, secret)
+        else:
+            application.run_polling(allowed_updates=["message", "callback_query"])
+        return 0
+    finally:
+        app.close()
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.storage.migrate import current, upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url, args.revision)
+    print(f"database at revision {current(settings.database_url)}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,7 +186,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("chat", help="talk to the bot in this terminal")
+    p.add_argument("--user", help="who you are in the database (default: your login name)")
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("run", help="run the Telegram bot (TELEGRAM_BOT_TOKEN), else the terminal chat")
+    p.set_defaults(func=cmd_run)
+
+    db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command", required=True)
+    p = db.add_parser("upgrade", help="apply database migrations")
+    p.add_argument("revision", nargs="?", default="head")
+    p.set_defaults(func=cmd_db_upgrade)
 
     kb = sub.add_parser("kb", help="knowledge base tools").add_subparsers(dest="kb_command", required=True)
     p = kb.add_parser("lint", help="check every knowledge entry")

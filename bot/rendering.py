@@ -36,13 +36,22 @@ def environment() -> Environment:
     return env
 
 
-def render(locale: str, name: str, **context: Any) -> str:
+def render(locale: str, template: str, **context: Any) -> str:
     """Render `<locale>/<name>.html.j2` to Telegram-ready HTML."""
     if locale not in LOCALES:
         locale = "id"
-    return environment().get_template(f"{locale}/{name}.html.j2").render(**context).strip()
+    return environment().get_template(f"{locale}/{template}.html.j2").render(**context).strip()
 
 
 def html_to_text(text: str) -> str:
     """Telegram HTML -> plain text for the terminal (tags dropped, entities unescaped)."""
     return html.unescape(_TAG.sub("", text))
+
+
+def label(locale: str, name: str, *args: Any) -> str:
+    """A button label: a macro of `<locale>/buttons.html.j2`, as plain text (Telegram shows
+    labels verbatim, so the HTML escaping is undone)."""
+    if locale not in LOCALES:
+        locale = "id"
+    module = environment().get_template(f"{locale}/buttons.html.j2").module
+    return html.unescape(str(getattr(module, name)(*args))).strip()

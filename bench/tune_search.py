@@ -1,0 +1,70 @@
+"""Tune fusion weights and the answer threshold on the dev half of the eval set; report test.
+
+Run: .venv/bin/python bench/tune_search.py   (uses the built index in var/index)
+The chosen values go into config.toml by hand; the test half is never used for choosing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.config import load_settings  # noqa: E402
+from bot.search_service import open_index  # noqa: E402
+from index.evaluate import evaluate, load_eval_set  # noqa: E402
+
+
+def objective(m) -> float:  # type: ignore[no-untyped-def]
+    # Ranking quality first, then the balance of answering domain questions and refusing the rest.
+    return m.hit1 + 0.5 * m.hit3 + 0.5 * min(m.answered_rate, m.rejection_rate) + 0.25 * m.answered_rate
+
+
+def main() -> None:
+    settings = load_settings(ROOT / "config.toml")
+    index = open_index(settings)
+    encode = index.embedder.encode
+    memo: dict[str, object] = {}
+
+    def memo_encode(texts):  # type: ignore[no-untyped-def]
+        # Each question is encoded once across the whole grid; only fusion settings vary.
+        key = "\n".join(texts)
+        if key not in memo:
+            memo[key] = encode(texts)
+        return memo[key]
+
+    index.embedder.encode = memo_encode  # type: ignore[method-assign]
+    eval_set = load_eval_set(settings.knowledge.eval_file)
+    dev, test = eval_set.only("dev"), eval_set.only("test")
+    base = index.settings
+    best = None
+    for dense_weight, rrf_k, share in itertools.product((0.2, 0.35, 0.5, 0.75), (5, 20, 60), (0.2, 0.35, 0.5)):
+        for threshold in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55):
+            index.settings = dataclasses.replace(
+                base, dense_weight=dense_weight, rrf_k=rrf_k, confidence_dense_share=share,
+                threshold_hybrid=threshold, cache_size=0,
+            )
+            m = evaluate(index, dev, "hybrid")
+            if best is None or objective(m) > best[0]:
+                best = (objective(m), index.settings, m)
+    assert best is not None
+    _, chosen, dev_metrics = best
+    index.settings = chosen
+    print("chosen:", {k: getattr(chosen, k) for k in ("dense_weight", "rrf_k", "confidence_dense_share", "threshold_hybrid")})
+    print("dev: ", dev_metrics)
+    print("test:", evaluate(index, test, "hybrid"))
+    for mode, attr in (("dense", "threshold_dense"), ("bm25", "threshold_bm25")):
+        scored = []
+        for threshold in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7):
+            index.settings = dataclasses.replace(chosen, **{attr: threshold})
+            m = evaluate(index, dev, mode)
+            scored.append((objective(m), threshold))
+        print(f"{mode}: best dev threshold", max(scored)[1])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""What goes into the conversation core and what comes out; no Telegram types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """Who wrote: a channel ("telegram", "terminal") and that channel's id for the person."""
+
+    channel: str
+    external_id: str
+    first_name: str | None = None
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a user did: typed text, sent a command, pressed a button, or sent media."""
+
+    user: UserRef
+    kind: Literal["text", "command", "button", "media"]
+    text: str = ""  # message text, or a media caption
+    command: str = ""  # without the slash, lower-case
+    args: str = ""  # text after the command (a /start deep-link payload)
+    data: str = ""  # button callback data
+    media: str = ""  # sticker, photo, voice, document, location, ...
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button: the label shown and the callback data sent back when pressed."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file for the user (chart, export)."""
+
+    filename: str
+    content: bytes
+    kind: Literal["photo", "document"] = "document"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the user: HTML text, rows of buttons, optional file."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = field(default_factory=tuple)
+    attachment: Attachment | None = None
+    edit: bool = False  # replace the message whose button was pressed (paging)
+
+
+def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Split at paragraph, then line, then word boundaries so each part fits Telegram's limit."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = -1
+        for separator in ("\n\n", "\n", " "):
+            cut = rest.rfind(separator, 0, limit)
+            if cut > 0:
+                break
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts

@@ -1,0 +1,1 @@
+"""Alembic migrations for bot.storage (a package so that wheels ship them)."""

@@ -1,0 +1,75 @@
+"""Run the Telegram front: long polling, or a webhook server with a secret and /healthz."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import signal
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
+
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def webhook_app(application: Application, path: str, secret: str) -> web.Application:
+    """aiohttp app: POST /<path> takes updates carrying the secret (else 403), GET /healthz."""
+
+    async def receive(request: web.Request) -> web.Response:
+        if not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
+            return web.Response(status=403, text="forbidden")
+        try:
+            data = await request.json()
+            update = Update.de_json(data, application.bot)
+        except (json.JSONDecodeError, ValueError, TypeError, KeyError):
+            return web.Response(status=400, text="bad update")
+        await application.update_queue.put(update)
+        return web.Response(text="ok")
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"ok": application.running})
+
+    app = web.Application()
+    app.router.add_post(f"/{path.strip('/')}", receive)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+async def serve_webhook(
+    application: Application, settings: Settings, secret: str, stop: asyncio.Event
+) -> None:
+    """Register the webhook with the Bot API and serve until `stop` is set."""
+    t = settings.telegram
+    async with application:
+        await application.start()
+        if t.webhook_public_url:
+            url = f"{t.webhook_public_url.rstrip('/')}/{t.webhook_path.strip('/')}"
+            await application.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+        runner = web.AppRunner(webhook_app(application, t.webhook_path, secret))
+        await runner.setup()
+        await web.TCPSite(runner, t.webhook_listen, t.webhook_port).start()
+        log.warning("webhook server listening on %s:%s", t.webhook_listen, t.webhook_port)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+            await application.stop()
+
+
+def run_webhook(application: Application, settings: Settings, secret: str) -> None:
+    """Blocking webhook mode until SIGINT/SIGTERM."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve_webhook(application, settings, secret, stop)
+
+    asyncio.run(main())

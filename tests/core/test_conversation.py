@@ -1,0 +1,141 @@
+"""The conversation as data in, replies out, with no Telegram."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.core import Incoming
+from bot.core.callbacks import MAX_BYTES, decode, encode
+from bot.core.messages import split_message
+from bot.storage import ConversationState, QuestionLog, User
+from tests.core.conftest import Chat
+
+
+def _count(conversation, model) -> int:  # type: ignore[no-untyped-def]
+    with conversation.database.transaction() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_start_shows_privacy_notice_and_stores_nothing_personal(chat: Chat) -> None:
+    replies = chat.say("/start kohort-gresik")
+    assert "UU PDP 27/2022" in replies[0].text
+    assert [b.label for b in replies[0].buttons[0]] == ["✅ Setuju", "Tidak"]
+    chat.say("gmn cara daftar nib di oss")  # answered, but not recorded before consent
+    assert _count(chat.conversation, QuestionLog) == 0
+    with chat.conversation.database.transaction() as session:
+        user = session.scalars(select(User)).one()
+        assert user.consent_at is None and user.name is None
+        assert user.start_payload == "kohort-gresik"
+
+
+def test_declining_consent_keeps_nothing(chat: Chat) -> None:
+    chat.say("/start")
+    replies = chat.press("Tidak")
+    assert "tidak ada data pribadi yang disimpan" in replies[0].text
+    chat.say("qris bayar gak")
+    assert _count(chat.conversation, QuestionLog) == 0
+
+
+def test_onboarding_with_skips_and_profile_edit(chat: Chat) -> None:
+    chat.say("/start")
+    assert "Siapa nama Anda" in chat.press("Setuju")[0].text
+    assert "bidang apa" in chat.say("Siti <Warung>")[0].text
+    assert "kota/kabupaten" in chat.press("Makanan")[0].text
+    assert "produk utama" in chat.press("Lewati")[0].text
+    done = chat.say("keripik tempe")[0].text
+    assert "Siti &lt;Warung&gt;" in done  # user text is escaped in HTML
+    profile = chat.say("/profil")[0].text
+    assert "Makanan &amp; minuman" in profile and "Kota/kabupaten: –" in profile
+    chat.press("Kota/kabupaten")
+    assert "Gresik" in chat.say("Gresik")[1].text
+    assert _count(chat.conversation, ConversationState) == 0
+
+
+def test_state_survives_a_new_core(chat: Chat, settings, search_index, core_database) -> None:  # type: ignore[no-untyped-def]
+    from bot.core import Conversation
+
+    chat.say("/start")
+    chat.press("Setuju")
+    restarted = Chat(Conversation(settings, search_index, core_database))
+    assert "bidang apa" in restarted.say("Budi")[0].text
+
+
+def test_question_answer_card_feedback_and_log(chat: Chat) -> None:
+    chat.consent()
+    card = chat.say("gmn cara bikin nib di oss")[0]
+    assert card.text.startswith("<b>Cara mengurus NIB lewat OSS</b>")
+    assert "<b>Langkah:</b>" in card.text and "Sumber:" in card.text
+    labels = [b.label for row in card.buttons for b in row]
+    assert labels[:2] == ["👍 Membantu", "👎 Kurang membantu"] and labels[-1] == "🧑‍🏫 Tanya pendamping"
+    assert "Terima kasih" in chat.press("Membantu")[0].text
+    with chat.conversation.database.transaction() as session:
+        row = session.scalars(select(QuestionLog)).one()
+        assert row.answered and row.top_ids[0] == "nib-lewat-oss" and row.feedback == "up"
+        assert row.normalized == "bagaimana cara buat nib di oss"
+    chat.last = [card]
+    assert "Belum ada pendamping" in chat.press("Tanya pendamping")[0].text
+
+
+def test_off_topic_gets_an_honest_reply_and_is_logged_unanswered(chat: Chat) -> None:
+    chat.consent()
+    reply = chat.say("siapa juara liga inggris musim ini")[0]
+    assert "belum punya jawaban" in reply.text
+    assert [b.label for row in reply.buttons for b in row] == ["📚 Lihat topik", "🧑‍🏫 Tanya pendamping"]
+    with chat.conversation.database.transaction() as session:
+        assert session.scalars(select(QuestionLog)).one().answered is False
+
+
+def test_close_hits_ask_did_you_mean(chat: Chat) -> None:
+    chat.conversation.settings.search.close_margin = 1.0  # every answerable hit counts as close
+    reply = chat.say("daftar nib qris hpp")[0]
+    assert "Maksud Anda yang mana" in reply.text
+    assert 2 <= len(reply.buttons) <= 3
+    assert chat.press(reply.buttons[0][0].label)[0].text.startswith("<b>")
+
+
+def test_topic_browsing_pages_and_buttons_fit_telegram(chat: Chat) -> None:
+    chat.conversation.settings.bot.topic_page_size = 1
+    topics = chat.say("/topik")[0]
+    assert len([b for row in topics.buttons for b in row]) == 6
+    page = chat.press("Keuangan")[0]
+    assert page.edit and "halaman 1 dari 1" in page.text
+    for reply in chat.last:
+        for row in reply.buttons:
+            for button in row:
+                assert len(button.data.encode()) <= MAX_BYTES
+
+
+def test_old_or_garbled_buttons_fail_politely(chat: Chat) -> None:
+    for data in ("v0|e|nib-lewat-oss", "garbage", "v1|fb|up|not-a-number", "v1|e|no-such-entry", "v1|t|x|1"):
+        assert "tidak berlaku" in chat.send(Incoming(chat.user, "button", data=data))[0].text
+
+
+def test_language_switch_uses_english_templates(chat: Chat) -> None:
+    chat.say("/bahasa")
+    assert chat.press("English")[0].text == "Language set to English."
+    assert "How to use" in chat.say("/bantuan")[0].text
+
+
+def test_media_cancel_and_empty_input(chat: Chat) -> None:
+    assert "membaca pesan teks" in chat.send(Incoming(chat.user, "media", media="sticker"))[0].text
+    caption = chat.send(Incoming(chat.user, "media", media="photo", text="kemasan kopi pake valve"))[0]
+    assert "Kemasan kopi" in caption.text
+    assert "Tidak ada langkah" in chat.say("/batal")[0].text
+    assert "belum berisi pertanyaan" in chat.say("🙏🙏")[0].text
+
+
+def test_callback_encoding_limits() -> None:
+    assert decode(encode("e", "abc")).args == ("abc",)  # type: ignore[union-attr]
+    try:
+        encode("e", "x" * 80)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("over-long callback data must be refused")
+
+
+def test_split_message_keeps_parts_under_the_limit() -> None:
+    text = "\n\n".join(f"Paragraf {n}. " + "kata " * 200 for n in range(8))
+    parts = split_message(text)
+    assert len(parts) > 1 and all(len(p) <= 4096 for p in parts)
+    assert " ".join(" ".join(parts).split()) == " ".join(text.split())

@@ -1,0 +1,226 @@
+"""The real python-telegram-bot Application, wired by build_application, against the fake
+Bot API server: what a user does on Telegram and what the bot sends back."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.config import Settings
+from bot.core import Conversation
+from bot.storage import Database
+from bot.storage.migrate import upgrade
+from bot.telegram.app import build_application, silence_token_logging
+from bot.telegram.runner import SECRET_HEADER, serve_webhook
+from index import load_index
+from index.entries import Entry, Source
+from index.store import build_index
+from tests.core.conftest import built_index, embedder, search_index  # noqa: F401 - shared fixtures
+from tests.e2e.fake_bot_api import FakeBotApi, FakeUser
+from tests.index.conftest import write_knowledge
+
+LONG_ID = "panduan-panjang-ekspor"
+
+
+@pytest.fixture(scope="module")
+def long_index(tmp_path_factory, embedder):  # type: ignore[no-untyped-def]  # noqa: F811
+    """The fixture knowledge plus one entry whose answer card is over 6,000 characters."""
+    root = tmp_path_factory.mktemp("long")
+    from index import load_knowledge
+
+    entries = load_knowledge(write_knowledge(root / "knowledge"))
+    long_entry = Entry(
+        id=LONG_ID, title="Panduan panjang dokumen ekspor kerajinan", title_en="Long export guide",
+        topic="market", tags=("ekspor",), questions=("panduan panjang dokumen ekspor kerajinan",) * 6,
+        questions_en=("export guide", "export documents"), related=(),
+        sources=(Source(name="Kemendag", url="https://kemendag.go.id"),), updated=dt.date(2026, 11, 1),
+        summary="Ringkasan dokumen ekspor.",
+        steps=tuple(f"Langkah ekspor nomor {n}: " + "siapkan dokumen dengan teliti " * 8 for n in range(25)),
+        help="Dinas Perdagangan.", body="", path="market/long.md",
+    )
+    build_index(root / "knowledge", root / "index", embedder, entries=[*entries, long_entry])
+    return load_index(root / "index", embedder)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, fake_api: FakeBotApi) -> Settings:
+    settings = Settings()
+    settings.data.dir = tmp_path / "var"
+    settings.data.dir.mkdir()
+    settings.telegram.base_url = fake_api.base_url
+    settings.telegram.base_file_url = fake_api.base_file_url
+    return settings
+
+
+@pytest.fixture
+def conversation(settings: Settings, long_index) -> Conversation:  # type: ignore[no-untyped-def]
+    upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    yield Conversation(settings, long_index, database)
+    database.dispose()
+
+
+@pytest.fixture
+async def running_bot(settings: Settings, conversation: Conversation, fake_api: FakeBotApi) -> AsyncIterator[None]:
+    application = build_application(settings, conversation, fake_api.token)
+    async with application:
+        await application.start()
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            yield
+        finally:
+            await application.updater.stop()
+            await application.stop()
+
+
+def _texts(api: FakeBotApi, user: FakeUser) -> list[str]:
+    return api.sent_texts(user.id)
+
+
+async def _next_text(api: FakeBotApi, user: FakeUser, fragment: str) -> dict:  # type: ignore[type-arg]
+    calls = await api.wait_for("sendMessage", lambda c: fragment in str(c.params.get("text", "")), timeout=30)
+    return calls[-1].params
+
+
+async def test_onboarding_with_consent_and_escaped_name(running_bot, fake_api: FakeBotApi, fake_user: FakeUser) -> None:  # type: ignore[no-untyped-def]
+    fake_api.queue_text(fake_user, "/start kohort-7")
+    notice = await _next_text(fake_api, fake_user, "UU PDP")
+    assert notice["parse_mode"] == "HTML"
+    buttons = notice["reply_markup"]["inline_keyboard"][0]
+    assert [b["text"] for b in buttons] == ["✅ Setuju", "Tidak"]
+    fake_api.queue_callback(fake_user, buttons[0]["callback_data"])
+    await _next_text(fake_api, fake_user, "Siapa nama Anda")
+    await fake_api.wait_for("answerCallbackQuery")
+    fake_api.queue_text(fake_user, "Siti <b>& Co")
+    await _next_text(fake_api, fake_user, "bidang apa")
+    fake_api.queue_text(fake_user, "/batal")
+    await _next_text(fake_api, fake_user, "Dibatalkan")
+    fake_api.queue_text(fake_user, "/profil")
+    profile = await _next_text(fake_api, fake_user, "Profil usaha")
+    assert "Siti &lt;b&gt;&amp; Co" in profile["text"]
+
+
+async def test_without_consent_only_the_notice(running_bot, fake_api: FakeBotApi, fake_user: FakeUser) -> None:  # type: ignore[no-untyped-def]
+    fake_api.queue_text(fake_user, "/start")
+    notice = await _next_text(fake_api, fake_user, "UU PDP")
+    fake_api.queue_callback(fake_user, notice["reply_markup"]["inline_keyboard"][0][1]["callback_data"])
+    await _next_text(fake_api, fake_user, "tidak ada data pribadi")
+    fake_api.queue_text(fake_user, "/profil")
+    await _next_text(fake_api, fake_user, "persetujuan Anda")
+
+
+async def test_question_answered_with_typing_and_buttons(running_bot, fake_api: FakeBotApi, fake_user: FakeUser) -> None:  # type: ignore[no-untyped-def]
+    fake_api.queue_text(fake_user, "gmn cara bikin nib di oss")
+    card = await _next_text(fake_api, fake_user, "Cara mengurus NIB")
+    await fake_api.wait_for("sendChatAction", lambda c: c.params.get("action") == "typing")
+    labels = [b["text"] for row in card["reply_markup"]["inline_keyboard"] for b in row]
+    assert "🧑‍🏫 Tanya pendamping" in labels
+    fake_api.queue_text(fake_user, "siapa juara liga inggris musim ini")
+    await _next_text(fake_api, fake_user, "belum punya jawaban")
+
+
+async def test_button_press_edits_topic_page(running_bot, fake_api: FakeBotApi, fake_user: FakeUser) -> None:  # type: ignore[no-untyped-def]
+    fake_api.queue_text(fake_user, "/topik")
+    topics = await _next_text(fake_api, fake_user, "Pilih topik")
+    finance = next(b for row in topics["reply_markup"]["inline_keyboard"] for b in row if "Keuangan" in b["text"])
+    fake_api.queue_callback(fake_user, finance["callback_data"])
+    edited = await fake_api.wait_for("editMessageText", timeout=30)
+    assert "Keuangan" in edited[-1].params["text"]
+
+
+async def test_long_answer_is_split_under_the_limit(running_bot, fake_api: FakeBotApi, fake_user: FakeUser) -> None:  # type: ignore[no-untyped-def]
+    fake_api.queue_text(fake_user, "panduan panjang dokumen ekspor kerajinan")
+    await fake_api.wait_for("sendMessage", lambda c: "Sumber:" in c.params.get("text", ""), timeout=30)
+    calls = fake_api.calls_to("sendMessage")
+    texts = [c.params["text"] for c in calls]
+    assert sum(len(t) for t in texts) > 6000
+    assert all(len(t) <= 4096 for t in texts)
+    assert "reply_markup" not in calls[0].params and "reply_markup" in calls[-1].params
+
+
+async def test_sticker_gets_a_polite_text_only_reply(running_bot, fake_api: FakeBotApi, fake_user: FakeUser) -> None:  # type: ignore[no-untyped-def]
+    fake_api.queue_sticker(fake_user)
+    await _next_text(fake_api, fake_user, "membaca pesan teks")
+
+
+async def test_duplicate_update_is_handled_once(running_bot, fake_api: FakeBotApi, fake_user: FakeUser) -> None:  # type: ignore[no-untyped-def]
+    update_id = fake_api.queue_text(fake_user, "/bantuan")
+    await _next_text(fake_api, fake_user, "Cara memakai")
+    fake_api.queue_duplicate(update_id)
+    fake_api.queue_text(fake_user, "/batal")
+    await _next_text(fake_api, fake_user, "Tidak ada langkah")
+    assert sum("Cara memakai" in t for t in _texts(fake_api, fake_user)) == 1
+
+
+async def test_rejected_non_essential_methods_do_not_stop_answers(settings, conversation, fake_api, fake_user) -> None:  # type: ignore[no-untyped-def]
+    fake_api.fail_method("setMyCommands", error_code=400, description="Bad Request: nope")
+    fake_api.fail_method("sendChatAction", error_code=400, description="Bad Request: nope")
+    application = build_application(settings, conversation, fake_api.token)
+    async with application:
+        await application.start()
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            fake_api.queue_text(fake_user, "qris bayar gak")
+            await _next_text(fake_api, fake_user, "QRIS")
+        finally:
+            await application.updater.stop()
+            await application.stop()
+
+
+async def test_token_never_reaches_the_logs(settings, conversation, fake_api, fake_user, caplog) -> None:  # type: ignore[no-untyped-def]
+    silence_token_logging()
+    caplog.set_level(logging.DEBUG)
+    application = build_application(settings, conversation, fake_api.token)
+    async with application:
+        await application.start()
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            fake_api.queue_text(fake_user, "/bantuan")
+            await _next_text(fake_api, fake_user, "Cara memakai")
+        finally:
+            await application.updater.stop()
+            await application.stop()
+    assert caplog.records
+    assert not [r for r in caplog.records if fake_api.token in r.getMessage()]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_webhook_checks_the_secret_and_serves_healthz(settings, conversation, fake_api, fake_user) -> None:  # type: ignore[no-untyped-def]
+    port = _free_port()
+    settings.telegram.webhook_port = port
+    settings.telegram.webhook_public_url = f"http://127.0.0.1:{port}"
+    application = build_application(settings, conversation, fake_api.token)
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve_webhook(application, settings, "s3cret", stop))
+    url = f"http://127.0.0.1:{port}/telegram"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(100):
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
+                        if health.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+            update = fake_api.make_update_json("text", fake_user, text="/bantuan")
+            async with http.post(url, json=update, headers={SECRET_HEADER: "wrong"}) as denied:
+                assert denied.status == 403
+            async with http.post(url, json=update, headers={SECRET_HEADER: "s3cret"}) as accepted:
+                assert accepted.status == 200
+            await _next_text(fake_api, fake_user, "Cara memakai")
+        assert fake_api.calls_to("setWebhook")[0].params["secret_token"] == "s3cret"
+    finally:
+        stop.set()
+        await server

@@ -1,0 +1,106 @@
+"""One transaction per unit of work, and retrying a unit of work that lost a race."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+from bot.storage import Base, Database, Repositories, User, is_retryable, run_with_retry
+from tests.storage.conftest import CountRows
+
+
+def _total_rows(count_rows: CountRows) -> dict[str, int]:
+    return {table: count_rows(table) for table in Base.metadata.tables}
+
+
+def _write_a_bit_of_everything(repos: Repositories) -> int:
+    user, _ = repos.users.get_or_create("telegram", "42")
+    repos.users.give_consent(user)
+    repos.users.update_profile(user, name="Siti")
+    repos.states.set(user.id, "progress.omzet")
+    repos.updates.claim(1)
+    repos.questions.add(user.id, "q", "q", [], [], False)
+    repos.milestones.set_done(user.id, "nib", True)
+    repos.figures.record(user.id, "omzet", date(2026, 10, 1), 100)
+    repos.classes.add(user.id, "micro", date(2026, 10, 1))
+    return user.id
+
+
+def test_an_exception_leaves_nothing_written(database: Database, count_rows: CountRows) -> None:
+    with pytest.raises(RuntimeError), database.transaction() as session:
+        _write_a_bit_of_everything(Repositories(session))
+        session.flush()  # everything has reached the database ...
+        raise RuntimeError("... and then the handler fails")
+    assert set(_total_rows(count_rows).values()) == {0}
+
+
+def test_a_database_error_midway_leaves_nothing_written(
+    database: Database, count_rows: CountRows
+) -> None:
+    with pytest.raises(IntegrityError), database.transaction() as session:
+        user_id = _write_a_bit_of_everything(Repositories(session))
+        session.add(User(channel="telegram", external_id="42", locale="id"))  # duplicate
+        assert user_id
+    assert set(_total_rows(count_rows).values()) == {0}
+
+
+def test_success_commits_everything(database: Database, count_rows: CountRows) -> None:
+    with database.transaction() as session:
+        _write_a_bit_of_everything(Repositories(session))
+    assert set(_total_rows(count_rows).values()) == {1}
+
+
+def test_run_with_retry_retries_a_unit_of_work_that_hit_a_unique_violation(
+    database: Database, count_rows: CountRows
+) -> None:
+    with database.transaction() as session:
+        Repositories(session).users.get_or_create("telegram", "taken")
+    calls: list[int] = []
+
+    def unit_of_work() -> int:
+        calls.append(1)
+        external_id = "taken" if len(calls) < 3 else "free"
+        with database.transaction() as session:
+            user = User(channel="telegram", external_id=external_id, locale="id")
+            session.add(user)
+            session.flush()
+            return user.id
+
+    assert run_with_retry(unit_of_work, attempts=3, backoff=0) > 0
+    assert len(calls) == 3
+    assert count_rows("users") == 2
+
+
+def test_run_with_retry_gives_up_after_the_last_attempt(database: Database) -> None:
+    with database.transaction() as session:
+        Repositories(session).users.get_or_create("telegram", "taken")
+    calls: list[int] = []
+
+    def unit_of_work() -> None:
+        calls.append(1)
+        with database.transaction() as session:
+            session.add(User(channel="telegram", external_id="taken", locale="id"))
+
+    with pytest.raises(IntegrityError):
+        run_with_retry(unit_of_work, attempts=2, backoff=0)
+    assert len(calls) == 2
+
+
+def test_run_with_retry_does_not_retry_other_errors(database: Database) -> None:
+    calls: list[int] = []
+
+    def unit_of_work() -> None:
+        calls.append(1)
+        with database.transaction() as session:
+            session.execute(text("SELECT * FROM no_such_table"))
+
+    # SQLite reports a missing table as an OperationalError: still not a conflict.
+    with pytest.raises((OperationalError, ProgrammingError)) as caught:
+        run_with_retry(unit_of_work, backoff=0)
+    assert not is_retryable(caught.value)
+    assert len(calls) == 1
+    with pytest.raises(ValueError):
+        run_with_retry(lambda: None, attempts=0)
