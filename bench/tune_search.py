@@ -54,7 +54,8 @@ def main() -> None:
     assert best is not None
     _, chosen, dev_metrics = best
     index.settings = chosen
-    print("chosen:", {k: getattr(chosen, k) for k in ("dense_weight", "rrf_k", "confidence_dense_share", "threshold_hybrid")})
+    knobs = ("dense_weight", "rrf_k", "confidence_dense_share", "threshold_hybrid")
+    print("chosen:", {k: getattr(chosen, k) for k in knobs})
     print("dev: ", dev_metrics)
     print("test:", evaluate(index, test, "hybrid"))
     for mode, attr in (("dense", "threshold_dense"), ("bm25", "threshold_bm25")):

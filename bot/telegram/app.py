@@ -168,7 +168,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure and tell the user; their message stays in the question log or the chat."""
     log.error("update handling failed", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        locale = "en" if (update.effective_user and (update.effective_user.language_code or "").startswith("en")) else "id"
+        language = (update.effective_user.language_code if update.effective_user else None) or ""
+        locale = "en" if language.startswith("en") else "id"
         await _best_effort(
             context.bot.send_message(update.effective_chat.id, render(locale, "error")), "error reply"
         )

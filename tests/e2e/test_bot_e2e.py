@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -67,9 +68,10 @@ def conversation(settings: Settings, long_index) -> Conversation:  # type: ignor
     database.dispose()
 
 
-@pytest.fixture
-async def running_bot(settings: Settings, conversation: Conversation, fake_api: FakeBotApi) -> AsyncIterator[None]:
-    application = build_application(settings, conversation, fake_api.token)
+@asynccontextmanager
+async def polling_bot(settings: Settings, conversation: Conversation, api: FakeBotApi) -> AsyncIterator[None]:
+    """The real Application from build_application, long-polling the fake server."""
+    application = build_application(settings, conversation, api.token)
     async with application:
         await application.start()
         await application.updater.start_polling(poll_interval=0, timeout=1)
@@ -78,6 +80,12 @@ async def running_bot(settings: Settings, conversation: Conversation, fake_api: 
         finally:
             await application.updater.stop()
             await application.stop()
+
+
+@pytest.fixture
+async def running_bot(settings: Settings, conversation: Conversation, fake_api: FakeBotApi) -> AsyncIterator[None]:
+    async with polling_bot(settings, conversation, fake_api):
+        yield
 
 
 def _texts(api: FakeBotApi, user: FakeUser) -> list[str]:
@@ -162,31 +170,17 @@ async def test_duplicate_update_is_handled_once(running_bot, fake_api: FakeBotAp
 async def test_rejected_non_essential_methods_do_not_stop_answers(settings, conversation, fake_api, fake_user) -> None:  # type: ignore[no-untyped-def]
     fake_api.fail_method("setMyCommands", error_code=400, description="Bad Request: nope")
     fake_api.fail_method("sendChatAction", error_code=400, description="Bad Request: nope")
-    application = build_application(settings, conversation, fake_api.token)
-    async with application:
-        await application.start()
-        await application.updater.start_polling(poll_interval=0, timeout=1)
-        try:
-            fake_api.queue_text(fake_user, "qris bayar gak")
-            await _next_text(fake_api, fake_user, "QRIS")
-        finally:
-            await application.updater.stop()
-            await application.stop()
+    async with polling_bot(settings, conversation, fake_api):
+        fake_api.queue_text(fake_user, "qris bayar gak")
+        await _next_text(fake_api, fake_user, "QRIS")
 
 
 async def test_token_never_reaches_the_logs(settings, conversation, fake_api, fake_user, caplog) -> None:  # type: ignore[no-untyped-def]
     silence_token_logging()
     caplog.set_level(logging.DEBUG)
-    application = build_application(settings, conversation, fake_api.token)
-    async with application:
-        await application.start()
-        await application.updater.start_polling(poll_interval=0, timeout=1)
-        try:
-            fake_api.queue_text(fake_user, "/bantuan")
-            await _next_text(fake_api, fake_user, "Cara memakai")
-        finally:
-            await application.updater.stop()
-            await application.stop()
+    async with polling_bot(settings, conversation, fake_api):
+        fake_api.queue_text(fake_user, "/bantuan")
+        await _next_text(fake_api, fake_user, "Cara memakai")
     assert caplog.records
     assert not [r for r in caplog.records if fake_api.token in r.getMessage()]
 
