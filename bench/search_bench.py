@@ -66,10 +66,34 @@ def scaled_index(entries, vectors_by_entry, normalizer, embedder, n: int) -> Sea
     return SearchIndex(clones, dense, lexical, embedder, normalizer, SearchSettings(cache_size=0))
 
 
-def cold_start(args: list[str]) -> float:
+# Runs a snippet in a fresh interpreter and prints its own peak RSS (VmHWM) last. Not
+# getrusage: Linux keeps ru_maxrss across fork and exec, so it would report the parent's peak.
+CHILD = (
+    "import runpy, sys\n"
+    "sys.argv = sys.argv[1:]\n"
+    "try:\n"
+    "    runpy.run_module(sys.argv[0], run_name='__main__') if sys.argv[0] != '-c' else exec(sys.argv[1])\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+    "print(f'RSS_KB={hwm}', file=sys.stderr)\n"
+)
+
+
+def cold_start(args: list[str]) -> tuple[float, float]:
+    """Seconds from process start to exit, and the child's peak RSS in MB."""
     start = time.perf_counter()
-    subprocess.run(args, check=True, capture_output=True, cwd=ROOT)
-    return time.perf_counter() - start
+    done = subprocess.run([sys.executable, "-c", CHILD, *args], check=True, capture_output=True, cwd=ROOT, text=True)
+    seconds = time.perf_counter() - start
+    rss_kb = int(done.stderr.rsplit("RSS_KB=", 1)[1])
+    return seconds, rss_kb / 1024
+
+
+def current_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def main() -> None:
@@ -83,18 +107,20 @@ def main() -> None:
     build_seconds = time.perf_counter() - start
 
     vectors_by_entry = [
-        embedder.encode([normalizer.normalized(t) for t in dense_passages(e, "passages")]) for e in entries
+        embedder.encode([normalizer.dense_text(t) for t in dense_passages(e, "passages")]) for e in entries
     ]
     for q in questions[:20]:  # warm up the model and the stemmer cache
-        embedder.encode([normalizer.normalized(q)])
+        embedder.encode([normalizer.dense_text(q)])
         normalizer.tokens(q)
 
     print(f"Knowledge base: {len(entries)} entries; build-index {build_seconds:.1f} s (embedding included)\n")
     print("| entries | mode | p50 ms | p99 ms | p50 / encode p50 | p50 - encode p50 (ms) |")
     print("|---|---|---|---|---|---|")
+    rss = {}
     for n in SCALES:
         index = scaled_index(entries, vectors_by_entry, normalizer, embedder, n)
-        encode = timed(lambda q: embedder.encode([normalizer.normalized(q)]), questions)
+        rss[n] = current_rss_mb()
+        encode = timed(lambda q: embedder.encode([normalizer.dense_text(q)]), questions)
         e50 = statistics.median(encode)
         print(f"| {n:,} | encode only | {e50:.2f} | {percentile(encode, 99):.2f} | 1.00 | 0.00 |")
         for mode in ("hybrid", "dense", "bm25"):
@@ -109,18 +135,20 @@ def main() -> None:
     print(f"\nRepeated question (normalised form cached): p50 {statistics.median(hits):.3f} ms, "
           f"p99 {percentile(hits, 99):.3f} ms")
 
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"Peak RSS of this process after 10,000 entries: {peak_mb:.0f} MB")
+    print("RSS of this process (model + that scale's index loaded): "
+          + ", ".join(f"{n:,} entries {mb:.0f} MB" for n, mb in rss.items())
+          + f"; peak over the whole benchmark {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
-    python = sys.executable
-    load_only = [python, "-c", "from index import SentenceTransformerEmbedder as E; E().encode(['x'])"]
-    first_answer = [python, "-m", "bot.cli", "ask", "--json", "gmn cara daftar nib"]
+    load_only = ["-c", "from index import SentenceTransformerEmbedder as E; E().encode(['x'])"]
+    first_answer = ["bot.cli", "ask", "--json", "gmn cara daftar nib"]
     cold_start(first_answer)  # makes sure the real index exists, so only loading is timed
-    base = statistics.median([cold_start(load_only) for _ in range(3)])
-    full = statistics.median([cold_start(first_answer) for _ in range(3)])
-    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"Cold start: import + load model {base:.2f} s; process start to first answer {full:.2f} s; "
-          f"ratio {full / base:.2f}; peak RSS of a cold `ask` {child:.0f} MB")
+    base = [cold_start(load_only) for _ in range(3)]
+    full = [cold_start(first_answer) for _ in range(3)]
+    base_s = statistics.median(s for s, _ in base)
+    full_s = statistics.median(s for s, _ in full)
+    print(f"Cold start: import + load model {base_s:.2f} s; process start to first answer {full_s:.2f} s; "
+          f"ratio {full_s / base_s:.2f}; peak RSS of a cold `ask` {max(m for _, m in full):.0f} MB "
+          f"(model alone {max(m for _, m in base):.0f} MB)")
 
 
 if __name__ == "__main__":

@@ -43,13 +43,13 @@ class SearchSection(_Section):
     k: int = Field(3, ge=1, le=20)
     auto_rebuild: bool = True
     rrf_k: int = Field(5, ge=1)
-    dense_weight: float = Field(0.2, ge=0)
+    dense_weight: float = Field(0.35, ge=0)
     lexical_weight: float = Field(1.0, ge=0)
     candidates: int = Field(20, ge=1)
     confidence_dense_share: float = Field(0.5, ge=0, le=1)
-    threshold_hybrid: float = Field(0.5, ge=0, le=1)
+    threshold_hybrid: float = Field(0.55, ge=0, le=1)
     threshold_dense: float = Field(0.7, ge=0, le=1)
-    threshold_bm25: float = Field(0.35, ge=0, le=1)
+    threshold_bm25: float = Field(0.5, ge=0, le=1)
     cache_size: int = Field(2048, ge=0)
     close_margin: float = Field(0.03, ge=0, le=1)
 

@@ -82,6 +82,11 @@ class Normalizer:
             _stem(word) for word in self.expand(text) if word not in self.stopwords and len(word) > 1
         ]
 
+    def dense_text(self, text: str) -> str:
+        """What the sentence encoder sees: cleaned but not slang-expanded, because the model
+        knows English and Indonesian words and the slang map turns English into Indonesian."""
+        return clean_text(text[:MAX_QUERY_CHARS])
+
     def normalized(self, text: str) -> str:
         """One string form of the expanded text, used as the cache key and recorded per question."""
         return " ".join(self.expand(text[:MAX_QUERY_CHARS]))

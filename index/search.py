@@ -107,9 +107,9 @@ class SearchIndex:
         """`search` in a worker thread: encoding and FAISS block, the event loop must not."""
         return await asyncio.to_thread(self.search, query, k, mode)
 
-    def encode_query(self, normalized: str) -> np.ndarray:
+    def encode_query(self, query: str) -> np.ndarray:
         """The query vector (exposed for benchmarks that time the encoder alone)."""
-        return self.embedder.encode([normalized])[0]
+        return self.embedder.encode([self.normalizer.dense_text(query)])[0]
 
     def _search_uncached(self, query: str, normalized: str, k: int, mode: Mode) -> SearchResult:
         tokens = self.normalizer.tokens(query)
@@ -120,7 +120,7 @@ class SearchIndex:
         dense_ranked: list[tuple[int, float]] = []
         query_vector = None
         if mode != "bm25":
-            query_vector = self.encode_query(normalized)
+            query_vector = self.encode_query(query)
             dense_ranked = self.dense.search(query_vector, depth)
         bm25_ranked: list[tuple[int, float]] = []
         if mode != "dense":

@@ -26,7 +26,7 @@ from index.lexical import LexicalIndex
 from index.normalize import Normalizer, normalizer_data_hash
 from index.search import SearchIndex, SearchSettings
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST_FILE = "manifest.json"
 BUILD_BATCH = 128
 ENTRIES_FILE = "entries.json"
@@ -58,9 +58,11 @@ def dense_passages(entry: Entry, granularity: Granularity) -> list[str]:
 
 
 def lexical_text(entry: Entry) -> str:
-    """Text BM25 sees for an entry; the title counts twice because it names the subject."""
+    """Text BM25 sees for an entry; the title counts twice because it names the subject, and
+    the English title and questions let English questions match words, too."""
     return " ".join(
-        [entry.title, entry.title, *entry.tags, *entry.questions, entry.summary, *entry.steps]
+        [entry.title, entry.title, entry.title_en, *entry.tags, *entry.questions, *entry.questions_en,
+         entry.summary, *entry.steps]
     )
 
 
@@ -86,7 +88,7 @@ def build_index(
     owners_list: list[int] = []
     for number, entry in enumerate(entries):
         for passage in dense_passages(entry, granularity):
-            texts.append(normalizer.normalized(passage))
+            texts.append(normalizer.dense_text(passage))
             owners_list.append(number)
     # Fixed-size chunks in a fixed order keep the build reproducible and the progress bar honest.
     chunks = [texts[i : i + BUILD_BATCH] for i in range(0, len(texts), BUILD_BATCH)]

@@ -21,6 +21,8 @@ from sqlalchemy.pool import NullPool
 
 from bot.storage import Database
 from bot.storage.migrate import upgrade
+from index import SearchIndex, SentenceTransformerEmbedder, build_index, load_index
+from tests.fixture_knowledge import write_knowledge
 
 POSTGRES_URL_ENV = "TEST_POSTGRES_URL"
 
@@ -93,3 +95,26 @@ def database(database_url: str) -> Iterator[Database]:
         yield db
     finally:
         db.dispose()
+
+
+# -- the real model and a small built index, shared by the search, core and end-to-end tests --
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    """The real default model, loaded once per test session."""
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+    """(knowledge folder, index folder) built once for read-only tests."""
+    root = tmp_path_factory.mktemp("built")
+    knowledge = write_knowledge(root / "knowledge")
+    build_index(knowledge, root / "index", embedder)
+    return knowledge, root / "index"
+
+
+@pytest.fixture(scope="session")
+def search_index(built_index, embedder) -> SearchIndex:  # type: ignore[no-untyped-def]
+    return load_index(built_index[1], embedder)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.index.conftest import write_knowledge
+from tests.fixture_knowledge import write_knowledge
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from bot.core import Conversation, Incoming, Reply, UserRef
 from bot.storage import Database
 from bot.storage.migrate import upgrade
 from index import SearchIndex
-from tests.index.conftest import built_index, embedder, search_index  # noqa: F401 - shared fixtures
 
 
 @pytest.fixture

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
+from bot.core import Conversation
+from bot.storage import Database
+from bot.storage.migrate import upgrade
+from bot.telegram.app import build_application
+from index import load_index, load_knowledge
+from index.entries import Entry, Source
+from index.store import build_index
 from tests.e2e.fake_bot_api import DEFAULT_TOKEN, FakeBotApi, FakeUser
+from tests.fixture_knowledge import write_knowledge
 
 
 @pytest.fixture
@@ -24,3 +36,68 @@ async def fake_api(bot_token: str) -> AsyncIterator[FakeBotApi]:
 @pytest.fixture
 def fake_user() -> FakeUser:
     return FakeUser(id=424242, first_name="Siti", last_name="Aminah", username="siti_warung")
+
+
+LONG_ID = "panduan-panjang-ekspor"
+
+
+@pytest.fixture(scope="module")
+def long_index(tmp_path_factory, embedder):  # type: ignore[no-untyped-def]  # noqa: F811
+    """The fixture knowledge plus one entry whose answer card is over 6,000 characters."""
+    root = tmp_path_factory.mktemp("long")
+    entries = load_knowledge(write_knowledge(root / "knowledge"))
+    long_entry = Entry(
+        id=LONG_ID, title="Panduan panjang dokumen ekspor kerajinan", title_en="Long export guide",
+        topic="market", tags=("ekspor",), questions=("panduan panjang dokumen ekspor kerajinan",) * 6,
+        questions_en=("export guide", "export documents"), related=(),
+        sources=(Source(name="Kemendag", url="https://kemendag.go.id"),), updated=dt.date(2026, 11, 1),
+        summary="Ringkasan dokumen ekspor.",
+        steps=tuple(f"Langkah ekspor nomor {n}: " + "siapkan dokumen dengan teliti " * 8 for n in range(25)),
+        help="Dinas Perdagangan.", body="", path="market/long.md",
+    )
+    build_index(root / "knowledge", root / "index", embedder, entries=[*entries, long_entry])
+    return load_index(root / "index", embedder)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, fake_api: FakeBotApi) -> Settings:
+    settings = Settings()
+    settings.data.dir = tmp_path / "var"
+    settings.data.dir.mkdir()
+    settings.telegram.base_url = fake_api.base_url
+    settings.telegram.base_file_url = fake_api.base_file_url
+    return settings
+
+
+@pytest.fixture
+def conversation(settings: Settings, long_index) -> Conversation:  # type: ignore[no-untyped-def]
+    upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    yield Conversation(settings, long_index, database)
+    database.dispose()
+
+
+@asynccontextmanager
+async def polling_bot(settings: Settings, conversation: Conversation, api: FakeBotApi) -> AsyncIterator[None]:
+    """The real Application from build_application, long-polling the fake server."""
+    application = build_application(settings, conversation, api.token)
+    async with application:
+        await application.start()
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            yield
+        finally:
+            await application.updater.stop()
+            await application.stop()
+
+
+@pytest.fixture
+async def running_bot(settings: Settings, conversation: Conversation, fake_api: FakeBotApi) -> AsyncIterator[None]:
+    async with polling_bot(settings, conversation, fake_api):
+        yield
+
+
+async def next_text(api: FakeBotApi, user: FakeUser, fragment: str) -> dict:  # type: ignore[type-arg]
+    """Wait for the bot to send a message containing `fragment`; its parameters."""
+    calls = await api.wait_for("sendMessage", lambda c: fragment in str(c.params.get("text", "")), timeout=30)
+    return calls[-1].params

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from index import KnowledgeError, load_knowledge
-from tests.index.conftest import FIXTURE_ENTRIES, entry_markdown, write_knowledge
+from tests.fixture_knowledge import FIXTURE_ENTRIES, entry_markdown, write_knowledge
 
 
 def _write(folder: Path, entry_id: str, text: str, topic: str = "legal") -> Path:

@@ -34,10 +34,10 @@ def test_dense_index_equals_brute_force_on_random_vectors() -> None:
 def test_dense_mode_equals_brute_force_cosine_with_real_model(search_index: SearchIndex) -> None:
     query = "bagaimana cara daftar izin usaha"
     result = search_index.search(query, k=6, mode="dense")
-    q = search_index.embedder.encode([search_index.normalizer.normalized(query)])[0]
+    q = search_index.embedder.encode([search_index.normalizer.dense_text(query)])[0]
     brute = {}
     for entry in search_index.entries:
-        passages = [search_index.normalizer.normalized(t) for t in dense_passages(entry, "passages")]
+        passages = [search_index.normalizer.dense_text(t) for t in dense_passages(entry, "passages")]
         brute[entry.id] = float(np.max(search_index.embedder.encode(passages) @ q))
     expected = sorted(brute, key=lambda i: -brute[i])
     assert [h.entry.id for h in result.hits] == expected[:6]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.storage import Base, Database, UserRepository
 
@@ -45,3 +47,27 @@ def count_rows(database: Database) -> CountRows:
             return session.execute(stmt).scalar_one()
 
     return count
+
+
+def run_at_once(database: Database, workers: int, unit: Callable[[Session], object]) -> list[object]:
+    """Run `unit` in `workers` threads released together, each in its own transaction;
+    returns their results and fails the test if any thread raised."""
+    barrier = threading.Barrier(workers)
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            barrier.wait(timeout=10)
+            with database.transaction() as session:
+                results.append(unit(session))
+        except BaseException as exc:  # reported by the calling thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    return results

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 
 from bot.storage import Database, UpdateLogRepository
-from tests.storage.conftest import T0, CountRows
+from tests.storage.conftest import T0, CountRows, run_at_once
 
 BIG_UPDATE_ID = 9_000_000_000  # beyond 32 bits: the column is a BIGINT
 
@@ -37,24 +36,7 @@ def test_concurrent_claims_of_one_update_let_one_win(
     database: Database, count_rows: CountRows
 ) -> None:
     workers = 6
-    barrier = threading.Barrier(workers)
-    results: list[bool] = []
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            barrier.wait(timeout=10)
-            with database.transaction() as session:
-                results.append(UpdateLogRepository(session).claim(12345))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
+    results = run_at_once(database, workers, lambda session: UpdateLogRepository(session).claim(12345))
     assert sorted(results) == [False] * (workers - 1) + [True]
     assert count_rows("processed_updates") == 1
 

@@ -17,7 +17,7 @@ from bot.storage import (
     User,
     UserRepository,
 )
-from tests.storage.conftest import T0, CountRows, MakeUser
+from tests.storage.conftest import T0, CountRows, MakeUser, run_at_once
 
 
 def test_get_or_create_twice_returns_the_same_user(database: Database) -> None:
@@ -65,25 +65,12 @@ def test_invalid_channel_or_locale_is_refused(database: Database) -> None:
 
 def test_two_threads_create_exactly_one_user(database: Database, count_rows: CountRows) -> None:
     workers = 8
-    barrier = threading.Barrier(workers)
-    results: list[tuple[int, bool]] = []
-    errors: list[BaseException] = []
 
-    def work() -> None:
-        try:
-            barrier.wait(timeout=10)
-            with database.transaction() as session:
-                user, created = UserRepository(session).get_or_create("telegram", "777")
-                results.append((user.id, created))
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
+    def create(session):  # type: ignore[no-untyped-def]
+        user, created = UserRepository(session).get_or_create("telegram", "777")
+        return user.id, created
 
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
+    results = run_at_once(database, workers, create)
     assert len(results) == workers
     assert len({user_id for user_id, _ in results}) == 1
     assert sum(created for _, created in results) == 1
