@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bot.progress.sectors import Sector
 from bot.storage.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
 
 CHANNELS = ("telegram", "terminal")
 LOCALES = ("id", "en")
-SECTORS = ("food", "craft", "agri", "trade", "service", "other")
+SECTORS = tuple(sector.value for sector in Sector)  # a CHECK constraint: new sectors need a migration
 FEEDBACK_VALUES = ("up", "down")
 FIGURE_KINDS = ("omzet", "modal", "workers", "units")
 
