@@ -1,6 +1,6 @@
 """Tune fusion weights and the answer threshold on the dev half of the eval set; report test.
 
-Run: .venv/bin/python bench/tune_search.py   (uses the built index in var/index)
+Run: .venv/bin/python bench/tune_search.py [config.toml]   (uses that config's built index)
 The chosen values go into config.toml by hand; the test half is never used for choosing.
 """
 
@@ -29,7 +29,7 @@ def objective(m) -> float:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    settings = load_settings(ROOT / "config.toml")
+    settings = load_settings(sys.argv[1] if len(sys.argv) > 1 else ROOT / "config.toml")
     index = open_index(settings)
     encode = index.embedder.encode
     memo: dict[str, object] = {}
@@ -46,10 +46,12 @@ def main() -> None:
     dev, test = eval_set.only("dev"), eval_set.only("test")
     base = index.settings
     best = None
-    for dense_weight, rrf_k, share in itertools.product((0.2, 0.35, 0.5, 0.75), (5, 20, 60), (0.2, 0.35, 0.5)):
+    grid = itertools.product((0.2, 0.35, 0.5, 0.75), (5, 20), (0.2, 0.35, 0.5), (None, 0.7, 0.85, 1.0))
+    for dense_weight, rrf_k, share, share_english in grid:
         for threshold in (0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
             index.settings = dataclasses.replace(
                 base, dense_weight=dense_weight, rrf_k=rrf_k, confidence_dense_share=share,
+                confidence_dense_share_english=share if share_english is None else share_english,
                 threshold_hybrid=threshold, cache_size=0,
             )
             m = evaluate(index, dev, "hybrid")
@@ -58,7 +60,7 @@ def main() -> None:
     assert best is not None
     _, chosen, dev_metrics = best
     index.settings = chosen
-    knobs = ("dense_weight", "rrf_k", "confidence_dense_share", "threshold_hybrid")
+    knobs = ("dense_weight", "rrf_k", "confidence_dense_share", "confidence_dense_share_english", "threshold_hybrid")
     print("chosen:", {k: getattr(chosen, k) for k in knobs})
     print("dev: ", dev_metrics)
     print("test:", evaluate(index, test, "hybrid"))

@@ -44,6 +44,8 @@ def result_text(result: SearchResult, locale: str) -> str:
     """The answer as a user reads it (the same templates as the chat fronts)."""
     if result.reason == "empty":
         return html_to_text(render(locale, "empty_question"))
+    if result.reason == "small_talk":
+        return html_to_text(render(locale, "small_talk", name=None))
     if not result.answered:
         return html_to_text(render(locale, "no_answer", suggestions=[]))
     return html_to_text(render(locale, "answer", entry=result.hits[0].entry))

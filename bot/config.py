@@ -47,9 +47,11 @@ class SearchSection(_Section):
     lexical_weight: float = Field(1.0, ge=0)
     candidates: int = Field(20, ge=1)
     confidence_dense_share: float = Field(0.5, ge=0, le=1)
+    confidence_dense_share_english: float = Field(0.5, ge=0, le=1)
     threshold_hybrid: float = Field(0.55, ge=0, le=1)
     threshold_dense: float = Field(0.7, ge=0, le=1)
     threshold_bm25: float = Field(0.5, ge=0, le=1)
+    scope_min: float = Field(0.5, ge=0, le=1)
     cache_size: int = Field(2048, ge=0)
     close_margin: float = Field(0.03, ge=0, le=1)
 
@@ -118,9 +120,11 @@ class Settings(_Section):
             lexical_weight=s.lexical_weight,
             candidates=s.candidates,
             confidence_dense_share=s.confidence_dense_share,
+            confidence_dense_share_english=s.confidence_dense_share_english,
             threshold_hybrid=s.threshold_hybrid,
             threshold_dense=s.threshold_dense,
             threshold_bm25=s.threshold_bm25,
+            scope_min=s.scope_min,
             cache_size=s.cache_size,
         )
 

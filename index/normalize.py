@@ -63,6 +63,7 @@ class Normalizer:
 
     slang: dict[str, tuple[str, ...]]
     stopwords: frozenset[str]
+    small_talk: frozenset[str] = frozenset()
 
     @classmethod
     def default(cls) -> Normalizer:
@@ -82,6 +83,13 @@ class Normalizer:
             _stem(word) for word in self.expand(text) if word not in self.stopwords and len(word) > 1
         ]
 
+    def is_small_talk(self, text: str) -> bool:
+        """True for a greeting, thanks, laughter or test ping with nothing else in it."""
+        words = self.expand(text[:MAX_QUERY_CHARS])
+        return any(w in self.small_talk for w in words) and all(
+            w in self.small_talk or w in self.stopwords for w in words
+        )
+
     def dense_text(self, text: str) -> str:
         """What the sentence encoder sees: cleaned but not slang-expanded, because the model
         knows English and Indonesian words and the slang map turns English into Indonesian."""
@@ -97,6 +105,7 @@ def _default_normalizer() -> Normalizer:
     return Normalizer(
         slang=_load_slang(_read_data("slang.tsv")),
         stopwords=_load_words(_read_data("stopwords.txt")),
+        small_talk=_load_words(_read_data("small_talk.txt")),
     )
 
 

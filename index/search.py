@@ -13,8 +13,11 @@ from cachetools import LRUCache
 from index.dense import DenseIndex
 from index.embedder import Embedder
 from index.entries import Entry
+from index.language import english_share
+from index.language import warm_up as warm_up_language
 from index.lexical import LexicalIndex
 from index.normalize import MAX_QUERY_CHARS, Normalizer
+from index.scope import ScopeModel
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
@@ -28,11 +31,16 @@ class SearchSettings:
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     candidates: int = 20
-    # confidence = confidence_dense_share * cosine + (1 - share) * lexical coverage
+    # confidence = share * cosine + (1 - share) * lexical coverage, where share moves from
+    # confidence_dense_share (Indonesian question) to confidence_dense_share_english (English one):
+    # the encoder is an English model, so its cosine means more for English questions.
     confidence_dense_share: float = 0.5
+    confidence_dense_share_english: float = 0.5
     threshold_hybrid: float = 0.45
     threshold_dense: float = 0.45
     threshold_bm25: float = 0.45
+    # A message needs at least this probability of being in scope (index.scope) to be answered.
+    scope_min: float = 0.5
     cache_size: int = 2048
 
     def threshold(self, mode: Mode) -> float:
@@ -59,8 +67,9 @@ class SearchResult:
     normalized: str
     mode: Mode
     answered: bool
-    reason: Literal["ok", "empty", "low_confidence"]
+    reason: Literal["ok", "empty", "small_talk", "out_of_scope", "low_confidence"]
     hits: tuple[Hit, ...] = field(default_factory=tuple)
+    scope: float = 1.0  # probability that the message is a business question at all
 
 
 class SearchIndex:
@@ -74,6 +83,7 @@ class SearchIndex:
         embedder: Embedder,
         normalizer: Normalizer,
         settings: SearchSettings | None = None,
+        scope: ScopeModel | None = None,
     ) -> None:
         self.entries = entries
         self.by_id = {e.id: e for e in entries}
@@ -81,11 +91,14 @@ class SearchIndex:
         self.lexical = lexical
         self.embedder = embedder
         self.normalizer = normalizer
+        self.scope = scope
         self.settings = settings or SearchSettings()
         self._cache: LRUCache[tuple[str, int, str], SearchResult] = LRUCache(
             maxsize=max(1, self.settings.cache_size)
         )
         self._lock = threading.Lock()
+        if self.settings.confidence_dense_share_english != self.settings.confidence_dense_share:
+            warm_up_language()
 
     def search(self, query: str, k: int = 3, mode: Mode = "hybrid") -> SearchResult:
         """Rank entries for `query`; `answered` says whether the best hit is trustworthy."""
@@ -112,6 +125,8 @@ class SearchIndex:
         return self.embedder.encode([self.normalizer.dense_text(query)])[0]
 
     def _search_uncached(self, query: str, normalized: str, k: int, mode: Mode) -> SearchResult:
+        if self.normalizer.is_small_talk(query):
+            return SearchResult(query, normalized, mode, False, "small_talk")
         tokens = self.normalizer.tokens(query)
         if not tokens:
             return SearchResult(query, normalized, mode, False, "empty")
@@ -135,17 +150,19 @@ class SearchIndex:
         else:
             order = self._fuse(dense_ranked, bm25_ranked)
         dense_scores = dict(dense_ranked)
+        share = self._dense_share(query) if mode == "hybrid" else 0.0
         hits = []
         for i in order[:k]:
             cosine = dense_scores.get(i, 0.0)
             if i not in dense_scores and query_vector is not None:
                 cosine = self.dense.entry_score(query_vector, i)
             coverage = self.lexical.coverage(tokens, i)
-            hits.append(Hit(self.entries[i], self._confidence(mode, cosine, coverage), cosine, coverage))
-        answered = bool(hits) and hits[0].score >= self.settings.threshold(mode)
-        return SearchResult(
-            query, normalized, mode, answered, "ok" if answered else "low_confidence", tuple(hits)
-        )
+            hits.append(Hit(self.entries[i], self._confidence(mode, cosine, coverage, share), cosine, coverage))
+        scope = self.scope.probability(normalized) if self.scope is not None else 1.0
+        confident = bool(hits) and hits[0].score >= self.settings.threshold(mode)
+        in_scope = scope >= self.settings.scope_min
+        reason = "ok" if confident and in_scope else "low_confidence" if in_scope else "out_of_scope"
+        return SearchResult(query, normalized, mode, reason == "ok", reason, tuple(hits), scope)
 
     def _fuse(self, dense: list[tuple[int, float]], bm25: list[tuple[int, float]]) -> list[int]:
         s = self.settings
@@ -155,14 +172,21 @@ class SearchIndex:
                 fused[i] = fused.get(i, 0.0) + weight / (s.rrf_k + rank)
         return sorted(fused, key=lambda i: (-fused[i], i))
 
-    def _confidence(self, mode: Mode, cosine: float, coverage: float) -> float:
+    def _dense_share(self, query: str) -> float:
+        s = self.settings
+        if s.confidence_dense_share_english == s.confidence_dense_share:
+            return s.confidence_dense_share
+        english = english_share(query)
+        return s.confidence_dense_share + english * (s.confidence_dense_share_english - s.confidence_dense_share)
+
+    @staticmethod
+    def _confidence(mode: Mode, cosine: float, coverage: float, share: float) -> float:
         if mode == "dense":
             return max(0.0, cosine)
         if mode == "bm25":
             return coverage
-        share = self.settings.confidence_dense_share
         return share * max(0.0, cosine) + (1 - share) * coverage
 
 
-def _tail(result: SearchResult) -> tuple[str, Mode, bool, str, tuple[Hit, ...]]:
-    return (result.normalized, result.mode, result.answered, result.reason, result.hits)
+def _tail(result: SearchResult) -> tuple[str, Mode, bool, str, tuple[Hit, ...], float]:
+    return (result.normalized, result.mode, result.answered, result.reason, result.hits, result.scope)

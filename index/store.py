@@ -24,9 +24,10 @@ from index.entries import (
 )
 from index.lexical import LexicalIndex
 from index.normalize import Normalizer, normalizer_data_hash
+from index.scope import OUT_OF_SCOPE_FILE, ScopeModel, in_scope_texts, read_out_of_scope
 from index.search import SearchIndex, SearchSettings
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST_FILE = "manifest.json"
 BUILD_BATCH = 128
 ENTRIES_FILE = "entries.json"
@@ -69,6 +70,9 @@ def lexical_text(entry: Entry) -> str:
 def knowledge_fingerprint(knowledge_dir: Path) -> str:
     """Hash of everything that shapes the index's content except the model."""
     files = knowledge_files(knowledge_dir)
+    out_of_scope = knowledge_dir / OUT_OF_SCOPE_FILE
+    if out_of_scope.is_file():
+        files.append(out_of_scope)
     return f"{content_hash(files, knowledge_dir)}:{normalizer_data_hash()}"
 
 
@@ -99,12 +103,19 @@ def build_index(
     dense = DenseIndex.build(vectors, np.asarray(owners_list, dtype=np.int64), len(entries))
     corpus_tokens = [normalizer.tokens(lexical_text(e)) for e in entries]
     lexical = LexicalIndex.build(corpus_tokens)
+    out_of_scope = read_out_of_scope(knowledge_dir)
+    scope = None
+    if out_of_scope:
+        in_scope = [normalizer.normalized(t) for e in entries for t in in_scope_texts(e)]
+        scope = ScopeModel.train(in_scope, [normalizer.normalized(t) for t in out_of_scope])
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".index-", dir=out_dir.parent))
     try:
         dense.save(staging)
         lexical.save(staging)
+        if scope is not None:
+            scope.save(staging)
         _write_json(
             staging / ENTRIES_FILE,
             [{"entry": entry_to_dict(e), "tokens": t} for e, t in zip(entries, corpus_tokens, strict=True)],
@@ -175,13 +186,14 @@ def load_index(
         tokens = [list(r["tokens"]) for r in rows]
         dense = DenseIndex.load(index_dir, len(entries))
         lexical = LexicalIndex.load(index_dir, tokens)
+        scope = ScopeModel.load(index_dir)
     except Exception as exc:  # noqa: BLE001 - any unreadable part means: rebuild
         raise IndexUnavailable(f"search index in {index_dir} is corrupt ({type(exc).__name__}: {exc})") from exc
     if dense.n_vectors != manifest.get("vectors") or len(entries) != manifest.get("entries"):
         raise IndexUnavailable(f"search index in {index_dir} is incomplete")
     if int(manifest.get("dimension", -1)) != embedder.dimension:  # type: ignore[call-overload]
         raise IndexUnavailable("index vectors and the model differ in dimension")
-    return SearchIndex(entries, dense, lexical, embedder, Normalizer.default(), settings)
+    return SearchIndex(entries, dense, lexical, embedder, Normalizer.default(), settings, scope)
 
 
 def _write_json(path: Path, data: object) -> None:

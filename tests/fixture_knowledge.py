@@ -66,6 +66,18 @@ FIXTURE_ENTRIES: dict[str, dict[str, object]] = {
 }
 
 
+# Messages outside the fixture's scope: they train the index's out-of-scope check.
+FIXTURE_OUT_OF_SCOPE = [
+    "siapa presiden pertama indonesia", "skor persija tadi malem brp", "cuaca besok hujan ga",
+    "resep opor ayam buat keluarga", "lirik lagu dangdut terbaru", "zodiak leo minggu ini",
+    "hp sy lemot gmn benerin", "jadwal kereta ke bandung", "obat batuk anak apa ya",
+    "who won the world cup", "what is the capital of france", "tell me a joke",
+    "kucing sy ga mau makan", "film horor yg bagus apa", "pacar sy marah terus",
+    "nomor togel hari ini", "harga emas hari ini", "asdfgh qwerty", "pr matematika kelas 5",
+    "cara download lagu di youtube", "wis mangan durung kowe", "sopo juara motogp",
+]
+
+
 def entry_markdown(entry_id: str, data: dict[str, object], **overrides: object) -> str:
     """The file text of a fixture entry; `overrides` replace front-matter values."""
     meta = {
@@ -95,10 +107,15 @@ def entry_markdown(entry_id: str, data: dict[str, object], **overrides: object) 
     return f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)}---\n{body}"
 
 
-def write_knowledge(folder: Path, entries: dict[str, dict[str, object]] = FIXTURE_ENTRIES) -> Path:
-    """Write entries as knowledge/<topic>/<id>.md under `folder`."""
+def write_knowledge(
+    folder: Path, entries: dict[str, dict[str, object]] = FIXTURE_ENTRIES, out_of_scope: list[str] | None = None
+) -> Path:
+    """Write entries as knowledge/<topic>/<id>.md under `folder`, and the out-of-scope examples."""
     for entry_id, data in entries.items():
         path = folder / str(data["topic"]) / f"{entry_id}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(entry_markdown(entry_id, data), encoding="utf-8")
+    lines = FIXTURE_OUT_OF_SCOPE if out_of_scope is None else out_of_scope
+    if lines:
+        (folder / "out_of_scope.txt").write_text("# out of scope\n" + "\n".join(lines) + "\n", encoding="utf-8")
     return folder

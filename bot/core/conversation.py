@@ -167,6 +167,8 @@ class Conversation:
         result = self.index.search(text, k=max(3, self.settings.search.k))
         if result.reason == "empty":
             return [turn.say("empty_question")]
+        if result.reason == "small_talk":
+            return [turn.say("small_talk", name=turn.user.name)]
         question_id = self._record(turn, result)
         if not result.answered:
             rows = ((Button(turn.label("topics"), callbacks.encode("topics")),),

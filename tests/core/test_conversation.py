@@ -85,6 +85,14 @@ def test_off_topic_gets_an_honest_reply_and_is_logged_unanswered(chat: Chat) -> 
         assert session.scalars(select(QuestionLog)).one().answered is False
 
 
+def test_greeting_gets_a_greeting_and_is_not_logged_as_a_question(chat: Chat) -> None:
+    chat.consent()
+    reply = chat.say("halo kak, selamat pagi")[0]
+    assert reply.text.startswith("Halo") and "Pendamping UMKM" in reply.text and "/topik" in reply.text
+    with chat.conversation.database.transaction() as session:
+        assert session.scalars(select(QuestionLog)).all() == []
+
+
 def test_close_hits_ask_did_you_mean(chat: Chat) -> None:
     chat.conversation.settings.search.close_margin = 1.0  # every answerable hit counts as close
     reply = chat.say("daftar nib qris hpp")[0]
