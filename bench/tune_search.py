@@ -16,9 +16,11 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import load_settings  # noqa: E402
 from bot.search_service import open_index  # noqa: E402
-from index.evaluate import evaluate, load_eval_set  # noqa: E402
+from index.evaluate import collect, evaluate, load_eval_set, score  # noqa: E402
 
 REJECTION_FLOOR = 0.90
+THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+SCOPE_MINS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 
 
 def objective(m) -> float:  # type: ignore[no-untyped-def]
@@ -44,32 +46,32 @@ def main() -> None:
     index.embedder.encode = memo_encode  # type: ignore[method-assign]
     eval_set = load_eval_set(settings.knowledge.eval_file)
     dev, test = eval_set.only("dev"), eval_set.only("test")
-    base = index.settings
+    base = dataclasses.replace(index.settings, cache_size=0)
     best = None
     grid = itertools.product((0.2, 0.35, 0.5, 0.75), (5, 20), (0.2, 0.35, 0.5), (None, 0.7, 0.85, 1.0))
     for dense_weight, rrf_k, share, share_english in grid:
-        for threshold in (0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
-            index.settings = dataclasses.replace(
-                base, dense_weight=dense_weight, rrf_k=rrf_k, confidence_dense_share=share,
-                confidence_dense_share_english=share if share_english is None else share_english,
-                threshold_hybrid=threshold, cache_size=0,
-            )
-            m = evaluate(index, dev, "hybrid")
+        index.settings = dataclasses.replace(
+            base, dense_weight=dense_weight, rrf_k=rrf_k, confidence_dense_share=share,
+            confidence_dense_share_english=share if share_english is None else share_english,
+        )
+        # Thresholds do not change rankings: search once, score every threshold pair.
+        outcomes = collect(index, dev, "hybrid")
+        for threshold, scope_min in itertools.product(THRESHOLDS, SCOPE_MINS):
+            m = score(outcomes, "hybrid", threshold, scope_min)
             if best is None or objective(m) > best[0]:
-                best = (objective(m), index.settings, m)
+                best = (objective(m), dataclasses.replace(index.settings, threshold_hybrid=threshold,
+                                                          scope_min=scope_min), m)
     assert best is not None
     _, chosen, dev_metrics = best
     index.settings = chosen
-    knobs = ("dense_weight", "rrf_k", "confidence_dense_share", "confidence_dense_share_english", "threshold_hybrid")
+    knobs = ("dense_weight", "rrf_k", "confidence_dense_share", "confidence_dense_share_english",
+             "threshold_hybrid", "scope_min")
     print("chosen:", {k: getattr(chosen, k) for k in knobs})
     print("dev: ", dev_metrics)
     print("test:", evaluate(index, test, "hybrid"))
-    for mode, attr in (("dense", "threshold_dense"), ("bm25", "threshold_bm25")):
-        scored = []
-        for threshold in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7):
-            index.settings = dataclasses.replace(chosen, **{attr: threshold})
-            m = evaluate(index, dev, mode)
-            scored.append((objective(m), threshold))
+    for mode in ("dense", "bm25"):
+        outcomes = collect(index, dev, mode)
+        scored = [(objective(score(outcomes, mode, t, chosen.scope_min)), t) for t in THRESHOLDS]
         print(f"{mode}: best dev threshold", max(scored)[1])
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from index.search import Mode, SearchIndex
+from index.search import Mode, SearchIndex, SearchResult
 
 SPLITS = ("dev", "test")
 
@@ -71,28 +71,57 @@ class Metrics:
     n_off_topic: int
 
 
-def evaluate(index: SearchIndex, eval_set: EvalSet, mode: Mode) -> Metrics:
-    """Run every question through `index.search` in `mode` and score the rankings."""
-    hit1 = hit3 = answered = rejected = 0
-    reciprocal = 0.0
+@dataclass(frozen=True)
+class Outcome:
+    """What search did with one question: where the right entry ranked, and the answer signals."""
+
+    domain: bool
+    rank: int | None  # 1-based rank of the first right entry among the hits; None if absent
+    confidence: float  # the best hit's confidence (0 without hits)
+    scope: float
+    searched: bool  # False for small talk and messages without words: never answered
+
+
+def collect(index: SearchIndex, eval_set: EvalSet, mode: Mode) -> list[Outcome]:
+    """Search every question once; `score` turns the outcomes into metrics for any threshold."""
+    outcomes = []
     for question in eval_set.domain:
         result = index.search(question.q, k=10, mode=mode)
         ranked = [h.entry.id for h in result.hits]
         rank = next((n for n, i in enumerate(ranked, start=1) if i in question.ids), None)
-        hit1 += rank == 1
-        hit3 += rank is not None and rank <= 3
-        reciprocal += 1 / rank if rank else 0.0
-        answered += result.answered
-    for question in eval_set.off_topic:
-        rejected += not index.search(question.q, k=3, mode=mode).answered
-    n, m = len(eval_set.domain), len(eval_set.off_topic)
+        outcomes.append(_outcome(True, rank, result))
+    for off_topic in eval_set.off_topic:
+        outcomes.append(_outcome(False, None, index.search(off_topic.q, k=3, mode=mode)))
+    return outcomes
+
+
+def _outcome(domain: bool, rank: int | None, result: SearchResult) -> Outcome:
+    confidence = result.hits[0].score if result.hits else 0.0
+    return Outcome(domain, rank, confidence, result.scope, result.reason not in ("empty", "small_talk"))
+
+
+def score(outcomes: list[Outcome], mode: Mode, threshold: float, scope_min: float) -> Metrics:
+    """Hit@1, Hit@3, MRR, answered and rejection rates at one answer threshold and scope floor."""
+    domain = [o for o in outcomes if o.domain]
+    off_topic = [o for o in outcomes if not o.domain]
+
+    def answered(o: Outcome) -> bool:
+        return o.searched and o.confidence >= threshold and o.scope >= scope_min
+
+    n, m = len(domain), len(off_topic)
     return Metrics(
         mode=mode,
-        hit1=hit1 / n if n else 0.0,
-        hit3=hit3 / n if n else 0.0,
-        mrr=reciprocal / n if n else 0.0,
-        answered_rate=answered / n if n else 0.0,
-        rejection_rate=rejected / m if m else 0.0,
+        hit1=sum(o.rank == 1 for o in domain) / n if n else 0.0,
+        hit3=sum(o.rank is not None and o.rank <= 3 for o in domain) / n if n else 0.0,
+        mrr=sum(1 / o.rank for o in domain if o.rank) / n if n else 0.0,
+        answered_rate=sum(answered(o) for o in domain) / n if n else 0.0,
+        rejection_rate=sum(not answered(o) for o in off_topic) / m if m else 0.0,
         n_domain=n,
         n_off_topic=m,
     )
+
+
+def evaluate(index: SearchIndex, eval_set: EvalSet, mode: Mode) -> Metrics:
+    """Run every question through `index.search` in `mode` and score it at the index's settings."""
+    s = index.settings
+    return score(collect(index, eval_set, mode), mode, s.threshold(mode), s.scope_min)
