@@ -48,10 +48,13 @@ def main() -> None:
     dev, test = eval_set.only("dev"), eval_set.only("test")
     base = dataclasses.replace(index.settings, cache_size=0)
     best = None
-    grid = itertools.product((0.2, 0.35, 0.5, 0.75), (5, 20), (0.2, 0.35, 0.5), (None, 0.7, 0.85, 1.0))
-    for dense_weight, rrf_k, share, share_english in grid:
+    grid = itertools.product(
+        (0.2, 0.35, 0.5, 0.75), (0.0, 0.35, 0.7, 1.0), (5, 20), (0.2, 0.35, 0.5), (None, 0.7, 0.85, 1.0)
+    )
+    for dense_weight, charngram_weight, rrf_k, share, share_english in grid:
         index.settings = dataclasses.replace(
-            base, dense_weight=dense_weight, rrf_k=rrf_k, confidence_dense_share=share,
+            base, dense_weight=dense_weight, charngram_weight=charngram_weight, rrf_k=rrf_k,
+            confidence_dense_share=share,
             confidence_dense_share_english=share if share_english is None else share_english,
         )
         # Thresholds do not change rankings: search once, score every threshold pair.
@@ -64,7 +67,7 @@ def main() -> None:
     assert best is not None
     _, chosen, dev_metrics = best
     index.settings = chosen
-    knobs = ("dense_weight", "rrf_k", "confidence_dense_share", "confidence_dense_share_english",
+    knobs = ("dense_weight", "charngram_weight", "rrf_k", "confidence_dense_share", "confidence_dense_share_english",
              "threshold_hybrid", "scope_min")
     print("chosen:", {k: getattr(chosen, k) for k in knobs})
     print("dev: ", dev_metrics)

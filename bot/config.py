@@ -45,6 +45,7 @@ class SearchSection(_Section):
     rrf_k: int = Field(5, ge=1)
     dense_weight: float = Field(0.35, ge=0)
     lexical_weight: float = Field(1.0, ge=0)
+    charngram_weight: float = Field(0.0, ge=0)
     candidates: int = Field(20, ge=1)
     confidence_dense_share: float = Field(0.5, ge=0, le=1)
     confidence_dense_share_english: float = Field(0.5, ge=0, le=1)
@@ -118,6 +119,7 @@ class Settings(_Section):
             rrf_k=s.rrf_k,
             dense_weight=s.dense_weight,
             lexical_weight=s.lexical_weight,
+            charngram_weight=s.charngram_weight,
             candidates=s.candidates,
             confidence_dense_share=s.confidence_dense_share,
             confidence_dense_share_english=s.confidence_dense_share_english,

@@ -83,6 +83,11 @@ class Normalizer:
             _stem(word) for word in self.expand(text) if word not in self.stopwords and len(word) > 1
         ]
 
+    def content_text(self, text: str) -> str:
+        """Expanded words without function words, not stemmed: what character n-grams see."""
+        words = self.expand(text[:MAX_QUERY_CHARS])
+        return " ".join(w for w in words if w not in self.stopwords and len(w) > 1)
+
     def is_small_talk(self, text: str) -> bool:
         """True for a greeting, thanks, laughter or test ping with nothing else in it."""
         words = self.expand(text[:MAX_QUERY_CHARS])

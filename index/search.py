@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 from cachetools import LRUCache
 
+from index.charngrams import CharNgramIndex
 from index.dense import DenseIndex
 from index.embedder import Embedder
 from index.entries import Entry
@@ -30,6 +31,8 @@ class SearchSettings:
     rrf_k: int = 60
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
+    # Character n-grams (typos, Javanese suffixes) as a third ranking in hybrid fusion; 0 = off.
+    charngram_weight: float = 0.0
     candidates: int = 20
     # confidence = share * cosine + (1 - share) * lexical coverage, where share moves from
     # confidence_dense_share (Indonesian question) to confidence_dense_share_english (English one):
@@ -84,6 +87,7 @@ class SearchIndex:
         normalizer: Normalizer,
         settings: SearchSettings | None = None,
         scope: ScopeModel | None = None,
+        charngrams: CharNgramIndex | None = None,
     ) -> None:
         self.entries = entries
         self.by_id = {e.id: e for e in entries}
@@ -92,6 +96,7 @@ class SearchIndex:
         self.embedder = embedder
         self.normalizer = normalizer
         self.scope = scope
+        self.charngrams = charngrams
         self.settings = settings or SearchSettings()
         self._cache: LRUCache[tuple[str, int, str], SearchResult] = LRUCache(
             maxsize=max(1, self.settings.cache_size)
@@ -148,7 +153,10 @@ class SearchIndex:
         elif mode == "bm25":
             order = [i for i, _ in bm25_ranked]
         else:
-            order = self._fuse(dense_ranked, bm25_ranked)
+            fuzzy_ranked: list[tuple[int, float]] = []
+            if self.charngrams is not None and self.settings.charngram_weight > 0:
+                fuzzy_ranked = self.charngrams.search(self.normalizer.content_text(query), depth)
+            order = self._fuse(dense_ranked, bm25_ranked, fuzzy_ranked)
         dense_scores = dict(dense_ranked)
         share = self._dense_share(query) if mode == "hybrid" else 0.0
         hits = []
@@ -164,10 +172,15 @@ class SearchIndex:
         reason = "ok" if confident and in_scope else "low_confidence" if in_scope else "out_of_scope"
         return SearchResult(query, normalized, mode, reason == "ok", reason, tuple(hits), scope)
 
-    def _fuse(self, dense: list[tuple[int, float]], bm25: list[tuple[int, float]]) -> list[int]:
+    def _fuse(
+        self,
+        dense: list[tuple[int, float]],
+        bm25: list[tuple[int, float]],
+        fuzzy: list[tuple[int, float]] | None = None,
+    ) -> list[int]:
         s = self.settings
         fused: dict[int, float] = {}
-        for weight, ranked in ((s.dense_weight, dense), (s.lexical_weight, bm25)):
+        for weight, ranked in ((s.dense_weight, dense), (s.lexical_weight, bm25), (s.charngram_weight, fuzzy or [])):
             for rank, (i, _) in enumerate(ranked, start=1):
                 fused[i] = fused.get(i, 0.0) + weight / (s.rrf_k + rank)
         return sorted(fused, key=lambda i: (-fused[i], i))

@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 
+from index.charngrams import CharNgramIndex
 from index.dense import DenseIndex
 from index.embedder import Embedder
 from index.entries import (
@@ -27,7 +28,7 @@ from index.normalize import Normalizer, normalizer_data_hash
 from index.scope import OUT_OF_SCOPE_FILE, ScopeModel, in_scope_texts, read_out_of_scope
 from index.search import SearchIndex, SearchSettings
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MANIFEST_FILE = "manifest.json"
 BUILD_BATCH = 128
 ENTRIES_FILE = "entries.json"
@@ -94,6 +95,12 @@ def build_index(
         for passage in dense_passages(entry, granularity):
             texts.append(normalizer.dense_text(passage))
             owners_list.append(number)
+    fuzzy_texts, fuzzy_owners = [], []
+    for number, entry in enumerate(entries):
+        for passage in dense_passages(entry, "passages"):
+            fuzzy_texts.append(normalizer.content_text(passage))
+            fuzzy_owners.append(number)
+    charngrams = CharNgramIndex.build(fuzzy_texts, fuzzy_owners, len(entries))
     # Fixed-size chunks in a fixed order keep the build reproducible and the progress bar honest.
     chunks = [texts[i : i + BUILD_BATCH] for i in range(0, len(texts), BUILD_BATCH)]
     batches: Iterable[list[str]] = chunks
@@ -114,6 +121,7 @@ def build_index(
     try:
         dense.save(staging)
         lexical.save(staging)
+        charngrams.save(staging)
         if scope is not None:
             scope.save(staging)
         _write_json(
@@ -186,6 +194,7 @@ def load_index(
         tokens = [list(r["tokens"]) for r in rows]
         dense = DenseIndex.load(index_dir, len(entries))
         lexical = LexicalIndex.load(index_dir, tokens)
+        charngrams = CharNgramIndex.load(index_dir, len(entries))
         scope = ScopeModel.load(index_dir)
     except Exception as exc:  # noqa: BLE001 - any unreadable part means: rebuild
         raise IndexUnavailable(f"search index in {index_dir} is corrupt ({type(exc).__name__}: {exc})") from exc
@@ -193,7 +202,7 @@ def load_index(
         raise IndexUnavailable(f"search index in {index_dir} is incomplete")
     if int(manifest.get("dimension", -1)) != embedder.dimension:  # type: ignore[call-overload]
         raise IndexUnavailable("index vectors and the model differ in dimension")
-    return SearchIndex(entries, dense, lexical, embedder, Normalizer.default(), settings, scope)
+    return SearchIndex(entries, dense, lexical, embedder, Normalizer.default(), settings, scope, charngrams)
 
 
 def _write_json(path: Path, data: object) -> None:

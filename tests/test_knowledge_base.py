@@ -11,6 +11,7 @@ from bot.cli import main
 from bot.progress.milestones import load_milestones
 from index.evaluate import load_eval_set
 from index.lint import lint_knowledge
+from index.scope import read_out_of_scope
 
 ROOT = Path(__file__).resolve().parents[1]
 KNOWLEDGE = ROOT / "knowledge"
@@ -50,6 +51,10 @@ def test_eval_set_is_held_out_and_covers_every_entry(linted) -> None:  # type: i
     for split in ("dev", "test"):
         covered = {i for q in eval_set.only(split).domain for i in q.ids}
         assert covered == ids, f"{split} misses {sorted(ids - covered)[:5]}"
+    trained = {q.strip().lower() for q in read_out_of_scope(KNOWLEDGE)}
+    assert len(trained) >= 300, "the out-of-scope check needs varied examples"
+    for question in eval_set.off_topic:
+        assert question.q.strip().lower() not in trained, f"off-topic eval message used for training: {question.q}"
 
 
 def test_every_milestone_links_to_an_existing_entry(linted) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,47 @@
+"""Character n-gram retrieval: typos and Javanese suffixes still find their entry."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from index import SearchIndex
+from index.charngrams import CharNgramIndex
+
+PASSAGES = ["koperasi simpan pinjam", "daftar nib di oss", "kemasan kopi valve", "syarat pirt keripik"]
+
+
+def test_typos_and_suffixes_match_letter_pieces() -> None:
+    index = CharNgramIndex.build(PASSAGES, [0, 1, 2, 2], 3)
+    assert index.search("koprasi", 3)[0][0] == 0
+    assert index.search("kemasane kopiku", 3)[0][0] == 2
+    # entry 2 owns two passages; its score is its best passage's, not their sum
+    best = index.search("syarate pirt", 3)
+    assert best[0][0] == 2 and 0 < best[0][1] <= 1.0
+    assert index.search("zzzz", 3) == []
+    assert index.search("", 3) == []
+
+
+def test_saved_index_answers_the_same(tmp_path: Path) -> None:
+    index = CharNgramIndex.build(PASSAGES, [0, 1, 2, 2], 3)
+    index.save(tmp_path)
+    loaded = CharNgramIndex.load(tmp_path, 3)
+    before, after = index.search("koprasi simpen pinjem", 3), loaded.search("koprasi simpen pinjem", 3)
+    assert [i for i, _ in after] == [i for i, _ in before]
+    assert [s for _, s in after] == pytest.approx([s for _, s in before])
+
+
+def test_built_index_uses_character_ngrams_in_hybrid_fusion(search_index: SearchIndex) -> None:
+    assert search_index.charngrams is not None
+    ranked = search_index.charngrams.search(search_index.normalizer.content_text("kemasane kopi"), 3)
+    assert search_index.entries[ranked[0][0]].id == "kemasan-kopi-valve"
+    only_charngrams = SearchIndex(
+        search_index.entries, search_index.dense, search_index.lexical, search_index.embedder,
+        search_index.normalizer,
+        dataclasses.replace(search_index.settings, dense_weight=0.0, lexical_weight=0.0, charngram_weight=1.0,
+                            cache_size=0),
+        search_index.scope, search_index.charngrams,
+    )
+    assert only_charngrams.search("koprasi gmn gabungnya").hits[0].entry.id == "koperasi-manfaat"
