@@ -19,15 +19,20 @@ from bot.search_service import open_index  # noqa: E402
 from index.evaluate import collect, evaluate, load_eval_set, score  # noqa: E402
 
 REJECTION_FLOOR = 0.90
-THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
-SCOPE_MINS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+ANSWERED_FLOOR = 0.95
+THRESHOLDS = tuple(round(0.1 + 0.025 * i, 3) for i in range(25))  # 0.1 .. 0.7
 
 
 def objective(m) -> float:  # type: ignore[no-untyped-def]
-    # The floor on refusing off-topic messages is a constraint; among settings that meet it,
-    # prefer ranking quality, then answering more of the domain questions.
-    penalty = 0.0 if m.rejection_rate >= REJECTION_FLOOR else 10.0 * (REJECTION_FLOOR - m.rejection_rate) + 1.0
-    return m.hit1 + 0.5 * m.hit3 + 0.5 * m.answered_rate - penalty
+    # The floors on answering domain questions and refusing off-topic ones are constraints; among
+    # settings that meet both, prefer ranking quality, then answering and refusing in equal measure
+    # (weighting only one pushes the threshold to the edge of the other's floor).
+    penalty = sum(
+        10.0 * (floor - rate) + 1.0
+        for rate, floor in ((m.rejection_rate, REJECTION_FLOOR), (m.answered_rate, ANSWERED_FLOOR))
+        if rate < floor
+    )
+    return m.hit1 + 0.5 * m.hit3 + 0.5 * m.answered_rate + 0.5 * m.rejection_rate - penalty
 
 
 def main() -> None:
@@ -59,22 +64,21 @@ def main() -> None:
         )
         # Thresholds do not change rankings: search once, score every threshold pair.
         outcomes = collect(index, dev, "hybrid")
-        for threshold, scope_min in itertools.product(THRESHOLDS, SCOPE_MINS):
-            m = score(outcomes, "hybrid", threshold, scope_min)
+        for threshold in THRESHOLDS:
+            m = score(outcomes, "hybrid", threshold)
             if best is None or objective(m) > best[0]:
-                best = (objective(m), dataclasses.replace(index.settings, threshold_hybrid=threshold,
-                                                          scope_min=scope_min), m)
+                best = (objective(m), dataclasses.replace(index.settings, threshold_hybrid=threshold), m)
     assert best is not None
     _, chosen, dev_metrics = best
     index.settings = chosen
     knobs = ("dense_weight", "charngram_weight", "rrf_k", "confidence_dense_share", "confidence_dense_share_english",
-             "threshold_hybrid", "scope_min")
+             "threshold_hybrid")
     print("chosen:", {k: getattr(chosen, k) for k in knobs})
     print("dev: ", dev_metrics)
     print("test:", evaluate(index, test, "hybrid"))
     for mode in ("dense", "bm25"):
         outcomes = collect(index, dev, mode)
-        scored = [(objective(score(outcomes, mode, t, chosen.scope_min)), t) for t in THRESHOLDS]
+        scored = [(objective(score(outcomes, mode, t)), t) for t in THRESHOLDS]
         print(f"{mode}: best dev threshold", max(scored)[1])
 
 

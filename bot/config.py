@@ -37,23 +37,25 @@ class KnowledgeSection(_Section):
     near_duplicate_threshold: float = Field(0.93, gt=0, le=1)
 
 
+_SEARCH = SearchSettings()  # one source of defaults: the index package's tuned values
+
+
 class SearchSection(_Section):
     model: str = DEFAULT_MODEL
     granularity: Literal["passages", "entry"] = "passages"
     k: int = Field(3, ge=1, le=20)
     auto_rebuild: bool = True
-    rrf_k: int = Field(5, ge=1)
-    dense_weight: float = Field(0.35, ge=0)
-    lexical_weight: float = Field(1.0, ge=0)
-    charngram_weight: float = Field(0.0, ge=0)
-    candidates: int = Field(20, ge=1)
-    confidence_dense_share: float = Field(0.5, ge=0, le=1)
-    confidence_dense_share_english: float = Field(0.5, ge=0, le=1)
-    threshold_hybrid: float = Field(0.55, ge=0, le=1)
-    threshold_dense: float = Field(0.7, ge=0, le=1)
-    threshold_bm25: float = Field(0.5, ge=0, le=1)
-    scope_min: float = Field(0.5, ge=0, le=1)
-    cache_size: int = Field(2048, ge=0)
+    rrf_k: int = Field(_SEARCH.rrf_k, ge=1)
+    dense_weight: float = Field(_SEARCH.dense_weight, ge=0)
+    lexical_weight: float = Field(_SEARCH.lexical_weight, ge=0)
+    charngram_weight: float = Field(_SEARCH.charngram_weight, ge=0)
+    candidates: int = Field(_SEARCH.candidates, ge=1)
+    confidence_dense_share: float = Field(_SEARCH.confidence_dense_share, ge=0, le=1)
+    confidence_dense_share_english: float = Field(_SEARCH.confidence_dense_share_english, ge=0, le=1)
+    threshold_hybrid: float = Field(_SEARCH.threshold_hybrid, ge=0, le=1)
+    threshold_dense: float = Field(_SEARCH.threshold_dense, ge=0, le=1)
+    threshold_bm25: float = Field(_SEARCH.threshold_bm25, ge=0, le=1)
+    cache_size: int = Field(_SEARCH.cache_size, ge=0)
     close_margin: float = Field(0.03, ge=0, le=1)
 
 
@@ -126,7 +128,6 @@ class Settings(_Section):
             threshold_hybrid=s.threshold_hybrid,
             threshold_dense=s.threshold_dense,
             threshold_bm25=s.threshold_bm25,
-            scope_min=s.scope_min,
             cache_size=s.cache_size,
         )
 

@@ -100,13 +100,14 @@ def _outcome(domain: bool, rank: int | None, result: SearchResult) -> Outcome:
     return Outcome(domain, rank, confidence, result.scope, result.reason not in ("empty", "small_talk"))
 
 
-def score(outcomes: list[Outcome], mode: Mode, threshold: float, scope_min: float) -> Metrics:
-    """Hit@1, Hit@3, MRR, answered and rejection rates at one answer threshold and scope floor."""
+def score(outcomes: list[Outcome], mode: Mode, threshold: float) -> Metrics:
+    """Hit@1, Hit@3, MRR, answered and rejection rates at one answer threshold
+    (the rule of `SearchSettings.answers`)."""
     domain = [o for o in outcomes if o.domain]
     off_topic = [o for o in outcomes if not o.domain]
 
     def answered(o: Outcome) -> bool:
-        return o.searched and o.confidence >= threshold and o.scope >= scope_min
+        return o.searched and o.confidence * o.scope >= threshold
 
     n, m = len(domain), len(off_topic)
     return Metrics(
@@ -123,5 +124,4 @@ def score(outcomes: list[Outcome], mode: Mode, threshold: float, scope_min: floa
 
 def evaluate(index: SearchIndex, eval_set: EvalSet, mode: Mode) -> Metrics:
     """Run every question through `index.search` in `mode` and score it at the index's settings."""
-    s = index.settings
-    return score(collect(index, eval_set, mode), mode, s.threshold(mode), s.scope_min)
+    return score(collect(index, eval_set, mode), mode, index.settings.threshold(mode))

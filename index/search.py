@@ -26,30 +26,34 @@ MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """Tunable knobs; `bot` fills them from config.toml, tests and benchmarks set them directly."""
+    """Tunable knobs; `bot` fills them from config.toml, tests and benchmarks set them directly.
+    The defaults are the values bench/tune_search.py chose on the dev half of knowledge/eval."""
 
-    rrf_k: int = 60
-    dense_weight: float = 1.0
+    rrf_k: int = 5
+    dense_weight: float = 0.5
     lexical_weight: float = 1.0
     # Character n-grams (typos, Javanese suffixes) as a third ranking in hybrid fusion; 0 = off.
-    charngram_weight: float = 0.0
+    charngram_weight: float = 0.35
     candidates: int = 20
     # confidence = share * cosine + (1 - share) * lexical coverage, where share moves from
     # confidence_dense_share (Indonesian question) to confidence_dense_share_english (English one):
     # the encoder is an English model, so its cosine means more for English questions.
-    confidence_dense_share: float = 0.5
-    confidence_dense_share_english: float = 0.5
-    threshold_hybrid: float = 0.45
-    threshold_dense: float = 0.45
-    threshold_bm25: float = 0.45
-    # A message needs at least this probability of being in scope (index.scope) to be answered.
-    scope_min: float = 0.5
+    confidence_dense_share: float = 0.2
+    confidence_dense_share_english: float = 0.7
+    threshold_hybrid: float = 0.225
+    threshold_dense: float = 0.4
+    threshold_bm25: float = 0.225
     cache_size: int = 2048
 
     def threshold(self, mode: Mode) -> float:
         return {"hybrid": self.threshold_hybrid, "dense": self.threshold_dense}.get(
             mode, self.threshold_bm25
         )
+
+    def answers(self, confidence: float, scope: float, mode: Mode) -> bool:
+        """Whether a hit is good enough to answer with: how well it matches, times how likely
+        the message is a business question at all, reaches the mode's threshold."""
+        return confidence * scope >= self.threshold(mode)
 
 
 @dataclass(frozen=True)
@@ -167,10 +171,9 @@ class SearchIndex:
             coverage = self.lexical.coverage(tokens, i)
             hits.append(Hit(self.entries[i], self._confidence(mode, cosine, coverage, share), cosine, coverage))
         scope = self.scope.probability(normalized) if self.scope is not None else 1.0
-        confident = bool(hits) and hits[0].score >= self.settings.threshold(mode)
-        in_scope = scope >= self.settings.scope_min
-        reason = "ok" if confident and in_scope else "low_confidence" if in_scope else "out_of_scope"
-        return SearchResult(query, normalized, mode, reason == "ok", reason, tuple(hits), scope)
+        answered = bool(hits) and self.settings.answers(hits[0].score, scope, mode)
+        reason = "ok" if answered else "out_of_scope" if scope < 0.5 else "low_confidence"
+        return SearchResult(query, normalized, mode, answered, reason, tuple(hits), scope)
 
     def _fuse(
         self,

@@ -183,9 +183,12 @@ class Conversation:
     def _close_hits(self, result: SearchResult) -> list[Entry]:
         """Hits answerable and within the configured margin of the best: too close to guess."""
         best = result.hits[0].score
-        threshold = self.index.settings.threshold(result.mode)
+        answers = self.index.settings.answers
         margin = self.settings.search.close_margin
-        return [h.entry for h in result.hits[:3] if h.score >= threshold and best - h.score <= margin]
+        return [
+            h.entry for h in result.hits[:3]
+            if answers(h.score, result.scope, result.mode) and best - h.score <= margin
+        ]
 
     def _record(self, turn: Turn, result: SearchResult) -> int | None:
         if turn.user.consent_at is None:

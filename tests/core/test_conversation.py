@@ -95,7 +95,7 @@ def test_greeting_gets_a_greeting_and_is_not_logged_as_a_question(chat: Chat) ->
 
 def test_close_hits_ask_did_you_mean(chat: Chat) -> None:
     chat.conversation.settings.search.close_margin = 1.0  # every answerable hit counts as close
-    reply = chat.say("daftar nib qris hpp")[0]
+    reply = chat.say("daftar nib qris hpp gmn caranya")[0]
     assert "Maksud Anda yang mana" in reply.text
     assert 2 <= len(reply.buttons) <= 3
     assert chat.press(reply.buttons[0][0].label)[0].text.startswith("<b>")

@@ -36,9 +36,10 @@ def test_score_applies_any_threshold_without_searching_again(search_index: Searc
     outcomes = collect(search_index, EVAL, "hybrid")
     small_talk = [o for o in outcomes if not o.searched]
     assert len(small_talk) == 1  # "halo selamat pagi" is never answered, whatever the threshold
-    everything = score(outcomes, "hybrid", 0.0, 0.0)
+    everything = score(outcomes, "hybrid", 0.0)
     assert everything.answered_rate == 1.0 and everything.rejection_rate == 0.5
-    nothing = score(outcomes, "hybrid", 1.01, 0.0)
+    nothing = score(outcomes, "hybrid", 1.01)
     assert nothing.answered_rate == 0.0 and nothing.rejection_rate == 1.0
-    assert score(outcomes, "hybrid", 0.0, 1.01).answered_rate == 0.0
+    train = next(o for o in outcomes if not o.domain and o.searched)
+    assert score(outcomes, "hybrid", train.confidence * train.scope).rejection_rate == 0.5
     assert evaluate(search_index, EVAL.only("dev"), "hybrid").n_domain == 2

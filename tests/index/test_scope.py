@@ -44,15 +44,15 @@ def test_built_index_carries_the_scope_model(search_index: SearchIndex) -> None:
     assert refused.reason == "out_of_scope"
 
 
-def test_scope_gate_is_a_setting(search_index: SearchIndex) -> None:
-    strict = SearchIndex(
-        search_index.entries, search_index.dense, search_index.lexical, search_index.embedder,
-        search_index.normalizer, dataclasses.replace(search_index.settings, scope_min=1.0, cache_size=0),
-        search_index.scope,
-    )
-    result = strict.search("potongan qris brp persen")
-    assert result.hits[0].entry.id == "qris-daftar-dan-biaya"
-    assert not result.answered and result.reason == "out_of_scope"
+def test_answer_rule_multiplies_match_confidence_by_scope(search_index: SearchIndex) -> None:
+    for question in ("potongan qris brp persen", "jadwal kereta ke jogja besok", "kopi bubuk dibungkus apa"):
+        result = search_index.search(question)
+        expected = result.hits[0].score * result.scope >= search_index.settings.threshold_hybrid
+        assert result.answered is expected
+    # the same match is refused once the message is judged out of scope
+    hit = search_index.search("potongan qris brp persen").hits[0]
+    assert search_index.settings.answers(hit.score, 1.0, "hybrid")
+    assert not search_index.settings.answers(hit.score, 0.05, "hybrid")
 
 
 def test_index_without_examples_has_no_scope_model(tmp_path: Path, built_index, embedder) -> None:  # type: ignore[no-untyped-def]

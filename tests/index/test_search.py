@@ -57,9 +57,20 @@ def test_bm25_ranks_the_entry_with_the_rare_word_first() -> None:
 
 
 def test_fusion_prefers_entries_both_methods_agree_on(search_index: SearchIndex) -> None:
-    fused = search_index._fuse([(1, 0.9), (2, 0.8), (3, 0.7)], [(3, 9.0), (1, 5.0), (4, 1.0)])
+    equal = SearchIndex(
+        search_index.entries, search_index.dense, search_index.lexical, search_index.embedder,
+        search_index.normalizer, SearchSettings(rrf_k=60, dense_weight=1.0, lexical_weight=1.0, charngram_weight=0.0),
+    )
+    fused = equal._fuse([(1, 0.9), (2, 0.8), (3, 0.7)], [(3, 9.0), (1, 5.0), (4, 1.0)])
     # 1 is ranked 1st and 2nd, 3 is 3rd and 1st: 1 wins narrowly; 2 and 4 appear in one list only.
     assert fused == [1, 3, 2, 4]
+    # a third (character n-gram) ranking adds its votes with its own weight
+    assert equal._fuse([(1, 0.9)], [(2, 3.0)], [(2, 0.5)]) == [1, 2]
+    with_charngrams = SearchIndex(
+        search_index.entries, search_index.dense, search_index.lexical, search_index.embedder,
+        search_index.normalizer, SearchSettings(rrf_k=60, dense_weight=1.0, lexical_weight=1.0, charngram_weight=1.0),
+    )
+    assert with_charngrams._fuse([(1, 0.9)], [(2, 3.0)], [(2, 0.5)]) == [2, 1]
     weighted = SearchIndex(
         search_index.entries, search_index.dense, search_index.lexical, search_index.embedder,
         search_index.normalizer, SearchSettings(dense_weight=0.0),
