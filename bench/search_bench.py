@@ -130,6 +130,8 @@ def main() -> None:
     rss = {}
     for n in SCALES:
         index = scaled_index(entries, vectors_by_entry, normalizer, embedder, n, settings, scope)
+        for q in questions[:5]:  # first calls import and allocate lazily; time the warm path
+            index.search(q, k=3)
         rss[n] = current_rss_mb()
         encode = timed(lambda q: embedder.encode([normalizer.dense_text(q)]), questions)
         e50 = statistics.median(encode)

@@ -1,7 +1,8 @@
 """Tune fusion weights and the answer threshold on the dev half of the eval set; report test.
 
 Run: .venv/bin/python bench/tune_search.py [config.toml]   (uses that config's built index)
-The chosen values go into config.toml by hand; the test half is never used for choosing.
+The chosen values go by hand into config.toml and the defaults of index.search.SearchSettings
+(tests/test_config_file.py keeps the two equal); the test half is never used for choosing.
 """
 
 from __future__ import annotations

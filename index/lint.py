@@ -9,6 +9,7 @@ import numpy as np
 
 from index.embedder import Embedder
 from index.entries import Entry, KnowledgeError, knowledge_files, parse_entry
+from index.scope import OUT_OF_SCOPE_FILE, in_scope_texts, read_out_of_scope
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,20 @@ def lint_knowledge(
                 problems.append(Problem(entry.path, "field 'related': links to itself"))
         if len(set(q.lower() for q in entry.questions)) < len(entry.questions):
             problems.append(Problem(entry.path, "field 'questions': the same question twice"))
+    problems.extend(_contradicting_examples(folder, entries))
     if embedder is not None and len(entries) > 1:
         problems.extend(_near_duplicates(entries, embedder, near_duplicate))
     return entries, problems
+
+
+def _contradicting_examples(folder: Path, entries: list[Entry]) -> list[Problem]:
+    """An out-of-scope example that is also an entry's question would teach both answers."""
+    asked = {text.strip().lower(): entry for entry in entries for text in in_scope_texts(entry)}
+    return [
+        Problem(str(folder / OUT_OF_SCOPE_FILE), f"'{line}' is also a question of {asked[line.lower()].path}")
+        for line in read_out_of_scope(folder)
+        if line.lower() in asked
+    ]
 
 
 def _near_duplicates(entries: list[Entry], embedder: Embedder, threshold: float) -> list[Problem]:

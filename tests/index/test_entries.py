@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from index import KnowledgeError, load_knowledge
+from index.lint import lint_knowledge
 from tests.fixture_knowledge import FIXTURE_ENTRIES, entry_markdown, write_knowledge
 
 
@@ -102,3 +103,11 @@ def test_duplicate_id_across_topics_is_rejected(tmp_path: Path) -> None:
 def test_missing_folder_is_reported(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError, match="not found"):
         load_knowledge(tmp_path / "nowhere")
+
+
+def test_lint_flags_an_out_of_scope_example_that_is_an_entry_question(tmp_path: Path) -> None:
+    write_knowledge(tmp_path, out_of_scope=["skor bola semalam", "Cara daftar QRIS"])
+    _, problems = lint_knowledge(tmp_path)
+    assert [p.path for p in problems] == [str(tmp_path / "out_of_scope.txt")]
+    assert "'Cara daftar QRIS' is also a question of" in problems[0].message
+    assert problems[0].message.endswith("qris-daftar-dan-biaya.md")
