@@ -1,4 +1,5 @@
-"""Hybrid search over a built index: dense + BM25, fused, with an answered/not-answered decision."""
+"""Hybrid search over a built index: dense, BM25 and character n-grams fused, with an answered/not-answered
+decision from match confidence, the question's language and an out-of-scope check."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from index.scope import ScopeModel
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
+# Only labels why a question went unanswered (out of scope vs weak match); never decides it.
+OUT_OF_SCOPE_BELOW = 0.5
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,7 @@ class SearchIndex:
             hits.append(Hit(self.entries[i], self._confidence(mode, cosine, coverage, share), cosine, coverage))
         scope = self.scope.probability(normalized) if self.scope is not None else 1.0
         answered = bool(hits) and self.settings.answers(hits[0].score, scope, mode)
-        reason = "ok" if answered else "out_of_scope" if scope < 0.5 else "low_confidence"
+        reason = "ok" if answered else "out_of_scope" if scope < OUT_OF_SCOPE_BELOW else "low_confidence"
         return SearchResult(query, normalized, mode, answered, reason, tuple(hits), scope)
 
     def _fuse(

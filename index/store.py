@@ -95,12 +95,7 @@ def build_index(
         for passage in dense_passages(entry, granularity):
             texts.append(normalizer.dense_text(passage))
             owners_list.append(number)
-    fuzzy_texts, fuzzy_owners = [], []
-    for number, entry in enumerate(entries):
-        for passage in dense_passages(entry, "passages"):
-            fuzzy_texts.append(normalizer.content_text(passage))
-            fuzzy_owners.append(number)
-    charngrams = CharNgramIndex.build(fuzzy_texts, fuzzy_owners, len(entries))
+    charngrams = _charngram_index(entries, normalizer)
     # Fixed-size chunks in a fixed order keep the build reproducible and the progress bar honest.
     chunks = [texts[i : i + BUILD_BATCH] for i in range(0, len(texts), BUILD_BATCH)]
     batches: Iterable[list[str]] = chunks
@@ -110,11 +105,7 @@ def build_index(
     dense = DenseIndex.build(vectors, np.asarray(owners_list, dtype=np.int64), len(entries))
     corpus_tokens = [normalizer.tokens(lexical_text(e)) for e in entries]
     lexical = LexicalIndex.build(corpus_tokens)
-    out_of_scope = read_out_of_scope(knowledge_dir)
-    scope = None
-    if out_of_scope:
-        in_scope = [normalizer.normalized(t) for e in entries for t in in_scope_texts(e)]
-        scope = ScopeModel.train(in_scope, [normalizer.normalized(t) for t in out_of_scope])
+    scope = _scope_model(entries, read_out_of_scope(knowledge_dir), normalizer)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".index-", dir=out_dir.parent))
@@ -147,6 +138,23 @@ def build_index(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out_dir
+
+
+def _charngram_index(entries: list[Entry], normalizer: Normalizer) -> CharNgramIndex:
+    texts, owners = [], []
+    for number, entry in enumerate(entries):
+        for passage in dense_passages(entry, "passages"):
+            texts.append(normalizer.content_text(passage))
+            owners.append(number)
+    return CharNgramIndex.build(texts, owners, len(entries))
+
+
+def _scope_model(entries: list[Entry], out_of_scope: list[str], normalizer: Normalizer) -> ScopeModel | None:
+    # Without written out-of-scope examples there is nothing to learn from: no scope check.
+    if not out_of_scope:
+        return None
+    in_scope = [normalizer.normalized(text) for entry in entries for text in in_scope_texts(entry)]
+    return ScopeModel.train(in_scope, [normalizer.normalized(text) for text in out_of_scope])
 
 
 def read_manifest(index_dir: Path) -> dict[str, object]:
