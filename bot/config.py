@@ -50,6 +50,7 @@ class SearchSection(_Section):
     lexical_weight: float = Field(_SEARCH.lexical_weight, ge=0)
     charngram_weight: float = Field(_SEARCH.charngram_weight, ge=0)
     candidates: int = Field(_SEARCH.candidates, ge=1)
+    typo_max_edits: int = Field(_SEARCH.typo_max_edits, ge=0, le=3)
     confidence_dense_share: float = Field(_SEARCH.confidence_dense_share, ge=0, le=1)
     confidence_dense_share_english: float = Field(_SEARCH.confidence_dense_share_english, ge=0, le=1)
     threshold_hybrid: float = Field(_SEARCH.threshold_hybrid, ge=0, le=1)
@@ -123,6 +124,7 @@ class Settings(_Section):
             lexical_weight=s.lexical_weight,
             charngram_weight=s.charngram_weight,
             candidates=s.candidates,
+            typo_max_edits=s.typo_max_edits,
             confidence_dense_share=s.confidence_dense_share,
             confidence_dense_share_english=s.confidence_dense_share_english,
             threshold_hybrid=s.threshold_hybrid,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+from rapidfuzz import distance, process
 
 BM25_FOLDER = "bm25"
 
@@ -24,6 +25,8 @@ class LexicalIndex:
             for token in tokens:
                 df[token] = df.get(token, 0) + 1
         self._idf = {t: math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        # Most common first, so a misspelling equally close to two words becomes the common one.
+        self._words = sorted(df, key=lambda t: (-df[t], t))
         # A word no entry uses is as telling as the rarest word: it pulls coverage down.
         self._unknown_idf = math.log(1 + (n_docs + 0.5) / 0.5)
 
@@ -44,6 +47,22 @@ class LexicalIndex:
         if not known:
             return np.zeros(self.n_entries, dtype=np.float32)
         return np.asarray(self._model.get_scores(known), dtype=np.float32)
+
+    def correct(self, query_tokens: list[str], max_edits: int) -> list[str]:
+        """Replace each unknown word of 5+ letters by the closest known word within `max_edits`
+        letter edits (koprasi -> koperasi); short words are left alone, too many lie one edit apart."""
+        if max_edits <= 0:
+            return query_tokens
+        corrected = []
+        for token in query_tokens:
+            if token not in self._idf and len(token) >= 5 and not token.isdigit():
+                allowed = 1 if len(token) < 8 else max_edits
+                match = process.extractOne(
+                    token, self._words, scorer=distance.Levenshtein.distance, score_cutoff=allowed
+                )
+                token = match[0] if match else token
+            corrected.append(token)
+        return corrected
 
     def coverage(self, query_tokens: list[str], entry: int) -> float:
         """Share of the query's idf mass that the entry contains (0..1)."""

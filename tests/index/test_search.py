@@ -130,3 +130,18 @@ def test_repeated_question_is_served_from_cache(search_index: SearchIndex) -> No
 async def test_async_search_runs_in_a_worker_thread(search_index: SearchIndex) -> None:
     results = await asyncio.gather(*(search_index.asearch(q) for q in ("nib oss", "hpp", "qris")))
     assert [r.hits[0].entry.id for r in results] == ["nib-lewat-oss", "menghitung-hpp", "qris-daftar-dan-biaya"]
+
+
+def test_typo_correction_maps_unknown_words_to_the_closest_known_one(search_index: SearchIndex) -> None:
+    lexical = LexicalIndex.build([["koperasi", "anggota"], ["kemasan", "kopi"], ["persen", "qris"]])
+    assert lexical.correct(["koprasi", "anggot", "kopi"], 1) == ["koperasi", "anggota", "kopi"]
+    assert lexical.correct(["koprasi"], 0) == ["koprasi"]  # off
+    assert lexical.correct(["kopu", "12345", "sepakbola"], 2) == ["kopu", "12345", "sepakbola"]  # short, digits, far
+    corrected = SearchIndex(
+        search_index.entries, search_index.dense, search_index.lexical, search_index.embedder,
+        search_index.normalizer, SearchSettings(typo_max_edits=1, cache_size=0),
+        search_index.scope, search_index.charngrams,
+    )
+    plain = corrected.search("koprasi untungnya apa", mode="bm25")
+    assert plain.hits and plain.hits[0].entry.id == "koperasi-manfaat"
+    assert search_index.search("koprasi untungnya apa", mode="bm25").hits[0].coverage < plain.hits[0].coverage
