@@ -76,6 +76,12 @@ async def test_long_answer_is_split_under_the_limit(running_bot, fake_api: FakeB
     assert "reply_markup" not in calls[0].params and "reply_markup" in calls[-1].params
 
 
+async def test_greeting_is_greeted_back_in_telegram_html(running_bot, fake_api: FakeBotApi, fake_user: FakeUser) -> None:  # type: ignore[no-untyped-def]
+    fake_api.queue_text(fake_user, "assalamualaikum, selamat pagi kak")
+    reply = await _next_text(fake_api, fake_user, "Saya Pendamping UMKM")
+    assert reply["parse_mode"] == "HTML" and "<i>" in reply["text"] and "/topik" in reply["text"]
+
+
 async def test_sticker_gets_a_polite_text_only_reply(running_bot, fake_api: FakeBotApi, fake_user: FakeUser) -> None:  # type: ignore[no-untyped-def]
     fake_api.queue_sticker(fake_user)
     await _next_text(fake_api, fake_user, "membaca pesan teks")
