@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from scipy.special import expit
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -62,8 +63,7 @@ class ScopeModel:
     def probability(self, text: str) -> float:
         """P(in scope) for one message."""
         features = self._vectorizer.transform([text])
-        logit = float((features @ self._weights)[0]) + self._bias
-        return float(1.0 / (1.0 + np.exp(-logit)))
+        return float(expit(float((features @ self._weights)[0]) + self._bias))
 
     def save(self, folder: Path) -> None:
         """Plain arrays (no pickle)."""
