@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from dataclasses import fields
 from pathlib import Path
 from typing import Literal
 
@@ -117,21 +118,8 @@ class Settings(_Section):
 
     def search_settings(self) -> SearchSettings:
         """The index package's knobs, from the [search] section."""
-        s = self.search
-        return SearchSettings(
-            rrf_k=s.rrf_k,
-            dense_weight=s.dense_weight,
-            lexical_weight=s.lexical_weight,
-            charngram_weight=s.charngram_weight,
-            candidates=s.candidates,
-            typo_max_edits=s.typo_max_edits,
-            confidence_dense_share=s.confidence_dense_share,
-            confidence_dense_share_english=s.confidence_dense_share_english,
-            threshold_hybrid=s.threshold_hybrid,
-            threshold_dense=s.threshold_dense,
-            threshold_bm25=s.threshold_bm25,
-            cache_size=s.cache_size,
-        )
+        # SearchSection repeats every SearchSettings field (with validation), so copy them by name.
+        return SearchSettings(**{f.name: getattr(self.search, f.name) for f in fields(SearchSettings)})
 
 
 def load_settings(path: Path | str | None = None) -> Settings:
