@@ -18,6 +18,8 @@ DATABASE_URL_ENV = "DATABASE_URL"
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 BASE_URL_ENV = "TELEGRAM_BASE_URL"
 WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
+ADMIN_IDS_ENV = "UMKM_ADMIN_TELEGRAM_IDS"
+BOT_USERNAME_ENV = "TELEGRAM_BOT_USERNAME"
 
 
 class ConfigError(ValueError):
@@ -74,6 +76,34 @@ class TelegramSection(_Section):
     webhook_path: str = "telegram"
     webhook_public_url: str = ""
     concurrent_updates: int = Field(64, ge=1)
+    bot_username: str = ""
+
+
+class DeliverySection(_Section):
+    """The outbox worker: Telegram's limits, retries and claims."""
+
+    global_rate: float = Field(25, gt=0)
+    per_chat_interval: float = Field(1.0, ge=0)
+    batch_size: int = Field(50, ge=1, le=1000)
+    max_in_flight: int = Field(16, ge=1, le=256)
+    max_attempts: int = Field(6, ge=1)
+    backoff_base: float = Field(2.0, gt=0)
+    backoff_max: float = Field(600.0, gt=0)
+    claim_seconds: float = Field(60.0, gt=0)
+    poll_interval: float = Field(1.0, gt=0)
+    connect_timeout: float = Field(5.0, gt=0)
+    read_timeout: float = Field(15.0, gt=0)
+    paid_broadcast: bool = False
+    paid_broadcast_rate: float = Field(1000, gt=0)
+    in_process: bool = True
+
+
+class CoachingSection(_Section):
+    """Roles and links for coaches."""
+
+    admin_telegram_ids: list[int] = Field(default_factory=list)
+    admin_terminal_users: list[str] = Field(default_factory=list)
+    invite_days: int = Field(7, ge=1, le=90)
 
 
 class BotSection(_Section):
@@ -90,6 +120,8 @@ class Settings(_Section):
     database: DatabaseSection = DatabaseSection()
     telegram: TelegramSection = TelegramSection()
     bot: BotSection = BotSection()
+    delivery: DeliverySection = DeliverySection()
+    coaching: CoachingSection = CoachingSection()
     source: Path | None = None
 
     @property
@@ -115,6 +147,20 @@ class Settings(_Section):
         if base and base.endswith("/bot"):
             return base[: -len("/bot")] + "/file/bot"
         return self.telegram.base_file_url
+
+    @property
+    def bot_username(self) -> str:
+        """The bot's @username for t.me links (environment first; `run` learns it from getMe)."""
+        return (os.environ.get(BOT_USERNAME_ENV) or self.telegram.bot_username).lstrip("@")
+
+    def admin_ids(self) -> frozenset[tuple[str, str]]:
+        """(channel, external id) of every admin: config.toml plus UMKM_ADMIN_TELEGRAM_IDS."""
+        ids = {("telegram", str(i)) for i in self.coaching.admin_telegram_ids}
+        ids |= {("terminal", name) for name in self.coaching.admin_terminal_users}
+        for part in os.environ.get(ADMIN_IDS_ENV, "").replace(";", ",").split(","):
+            if part.strip().isdigit():
+                ids.add(("telegram", part.strip()))
+        return frozenset(ids)
 
     def search_settings(self) -> SearchSettings:
         """The index package's knobs, from the [search] section."""

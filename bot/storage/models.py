@@ -56,7 +56,8 @@ NAMING_CONVENTION = {
 }
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
+def in_values(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK constraint's SQL: `column IN ('a', 'b')`."""
     quoted = ", ".join(f"'{v}'" for v in values)
     return f"{column} IN ({quoted})"
 
@@ -68,9 +69,10 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
 
 
-def _user_fk() -> Any:
+def user_fk() -> Any:
     # Everything about a user goes with the user (right to erasure).
     return ForeignKey("users.id", ondelete="CASCADE")
+
 
 
 class User(Base):
@@ -79,9 +81,9 @@ class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         UniqueConstraint("channel", "external_id"),
-        CheckConstraint(_in("channel", CHANNELS), name="channel"),
-        CheckConstraint(_in("locale", LOCALES), name="locale"),
-        CheckConstraint(_in("sector", SECTORS), name="sector"),
+        CheckConstraint(in_values("channel", CHANNELS), name="channel"),
+        CheckConstraint(in_values("locale", LOCALES), name="locale"),
+        CheckConstraint(in_values("sector", SECTORS), name="sector"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,6 +96,8 @@ class User(Base):
     sector: Mapped[str | None] = mapped_column(String(16))
     district: Mapped[str | None] = mapped_column(String(128))
     products: Mapped[str | None] = mapped_column(Text)
+    # Last handled message after consent: coaches see who has gone quiet.
+    last_active_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -106,7 +110,7 @@ class ConversationState(Base):
 
     __tablename__ = "conversation_states"
 
-    user_id: Mapped[int] = mapped_column(_user_fk(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(user_fk(), primary_key=True)
     state: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -119,11 +123,11 @@ class QuestionLog(Base):
     __table_args__ = (
         # The coaches' digest reads unanswered questions by date.
         Index(None, "answered", "created_at"),
-        CheckConstraint(_in("feedback", FEEDBACK_VALUES), name="feedback"),
+        CheckConstraint(in_values("feedback", FEEDBACK_VALUES), name="feedback"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(_user_fk(), index=True)
+    user_id: Mapped[int] = mapped_column(user_fk(), index=True)
     text: Mapped[str] = mapped_column(Text)
     normalized: Mapped[str] = mapped_column(Text)
     top_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -150,7 +154,7 @@ class MilestoneProgress(Base):
     __table_args__ = (UniqueConstraint("user_id", "milestone_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(_user_fk())
+    user_id: Mapped[int] = mapped_column(user_fk())
     milestone_id: Mapped[str] = mapped_column(String(64))
     done: Mapped[bool]
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -163,7 +167,7 @@ class MilestoneEvent(Base):
     __table_args__ = (Index(None, "user_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(_user_fk())
+    user_id: Mapped[int] = mapped_column(user_fk())
     milestone_id: Mapped[str] = mapped_column(String(64))
     done: Mapped[bool]
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -185,12 +189,12 @@ class Figure(Base):
             sqlite_where="superseded_at IS NULL",
             postgresql_where="superseded_at IS NULL",
         ),
-        CheckConstraint(_in("kind", FIGURE_KINDS), name="kind"),
+        CheckConstraint(in_values("kind", FIGURE_KINDS), name="kind"),
         CheckConstraint("value >= 0", name="value_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(_user_fk())
+    user_id: Mapped[int] = mapped_column(user_fk())
     kind: Mapped[str] = mapped_column(String(16))
     month: Mapped[date] = mapped_column(Date)  # always the first day of the month
     value: Mapped[int] = mapped_column(BigInteger)  # rupiah, or a count
@@ -205,7 +209,7 @@ class ClassHistory(Base):
     __table_args__ = (Index(None, "user_id", "as_of"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(_user_fk())
+    user_id: Mapped[int] = mapped_column(user_fk())
     umkm_class: Mapped[str] = mapped_column(String(16))
     as_of: Mapped[date] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

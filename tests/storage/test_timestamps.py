@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import DateTime, select
 from sqlalchemy.exc import StatementError
 
-from bot.storage import Base, Database, Repositories, User, UTCDateTime
+from bot.storage import Base, Database, OutboxMessage, Repositories, User, UTCDateTime
 from tests.storage.conftest import MakeUser
 
 WIB = timezone(timedelta(hours=7))  # Jakarta
@@ -32,6 +32,7 @@ def test_every_timestamp_column_reads_back_aware_utc(
         repos.figures.record(user_id, "omzet", date(2026, 10, 1), 1, at=LOCAL)
         repos.figures.record(user_id, "omzet", date(2026, 10, 1), 2, at=LOCAL)
         repos.classes.add(user_id, "micro", date(2026, 10, 1), at=LOCAL)
+        _fill_coaching_and_delivery(repos, user, LOCAL)
 
     seen: set[str] = set()
     with database.transaction() as session:
@@ -68,6 +69,35 @@ def test_instant_is_preserved_across_time_zones(database: Database, make_user: M
         assert user.consent_at.tzinfo == UTC  # ... expressed in UTC
         assert user.consent_at.hour == 2
         assert user.created_at.tzinfo == UTC
+
+
+def _fill_coaching_and_delivery(repos: Repositories, user: User, at: datetime) -> None:
+    """One row in every coaching and delivery table, each timestamp set from `at`."""
+    user.last_active_at = at
+    institution = repos.coaches.add_institution("Dinas Koperasi", "government")
+    institution.created_at = at
+    coach = repos.coaches.add_coach(user.id, institution.id, "Bu Rina")
+    coach.created_at = at
+    invite = repos.coaches.add_invite(institution.id, "h" * 64, at)
+    invite.created_at = at
+    repos.coaches.use_invite(invite.id, user.id, at=at)
+    cohort = repos.cohorts.create(coach.id, "Sentra", "sentra", "Asia/Jakarta", "code1")
+    cohort.created_at = cohort.archived_at = at
+    repos.cohorts.join(cohort.id, user.id, None, at=at)
+    repos.cohorts.leave(cohort.id, user.id, at=at)
+    thread = repos.handoffs.open_thread(user.id, coach.id, cohort.id, "q", at=at)
+    repos.handoffs.add_message(thread, "coach", "a", at=at)
+    draft = repos.handoffs.add_draft(thread, "q", "a", at=at)
+    repos.handoffs.mark_exported([draft.id], at=at)
+    row_id = repos.outbox.enqueue(user, "test", {"text": "x"}, "k1", not_before=at)
+    assert row_id is not None
+    repos.outbox.claim("w", 1, now=at)
+    repos.outbox.mark_sent(row_id, 7, now=at)
+    repos.leases.acquire("job", "me", timedelta(seconds=5), now=at)
+    repos.session.flush()
+    repos.session.execute(
+        OutboxMessage.__table__.update().values(created_at=at, updated_at=at, claimed_until=at)
+    )
 
 
 def test_comparisons_use_the_instant(database: Database, make_user: MakeUser) -> None:

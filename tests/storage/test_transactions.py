@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -26,6 +26,16 @@ def _write_a_bit_of_everything(repos: Repositories) -> int:
     repos.milestones.set_done(user.id, "nib", True)
     repos.figures.record(user.id, "omzet", date(2026, 10, 1), 100)
     repos.classes.add(user.id, "micro", date(2026, 10, 1))
+    institution = repos.coaches.add_institution("Dinas Koperasi")
+    coach = repos.coaches.add_coach(user.id, institution.id, "Bu Rina")
+    invite = repos.coaches.add_invite(institution.id, "h" * 64, datetime(2026, 12, 1, tzinfo=UTC))
+    repos.coaches.use_invite(invite.id, user.id)
+    cohort = repos.cohorts.create(coach.id, "Sentra", "sentra", "Asia/Jakarta", "code")
+    repos.cohorts.join(cohort.id, user.id, None)
+    thread = repos.handoffs.open_thread(user.id, coach.id, cohort.id, "q")
+    repos.handoffs.add_draft(thread, "q", "a")
+    repos.outbox.enqueue(user, "test", {"text": "x"}, "key")
+    repos.leases.acquire("job", "me", timedelta(seconds=5))
     return user.id
 
 

@@ -214,6 +214,24 @@ def _fill_everything(database: Database, user_id: int) -> None:
         repos.figures.record(user_id, "omzet", month, 5_000_000)
         repos.figures.record(user_id, "omzet", month, 5_500_000)  # a correction: 2 rows
         repos.classes.add(user_id, "micro", month)
+        _coach_and_member(repos, user_id)
+
+
+def _coach_and_member(repos: Repositories, user_id: int) -> None:
+    """The user coaches (with no cohort of their own) and is a member of another coach's cohort,
+    with a hand-off thread, a draft and outbox rows to them and about them."""
+    user = repos.users.by_id(user_id)
+    assert user is not None
+    institution = repos.coaches.add_institution(f"Dinas {user_id}")
+    repos.coaches.add_coach(user_id, institution.id, "Pak Budi")
+    other, _ = repos.users.get_or_create("telegram", f"coach-of-{user_id}")
+    other_coach = repos.coaches.add_coach(other.id, institution.id, "Bu Rina")
+    cohort = repos.cohorts.create(other_coach.id, "Sentra", "sentra", "Asia/Jakarta", f"code{user_id}")
+    repos.cohorts.join(cohort.id, user_id, "micro")
+    thread = repos.handoffs.open_thread(user_id, other_coach.id, cohort.id, "Bagaimana izin PIRT?")
+    repos.handoffs.add_draft(thread, "Bagaimana izin PIRT?", "Ke Dinas Kesehatan.")
+    repos.outbox.enqueue(user, "reply", {"text": "a"}, f"to-{user_id}")
+    repos.outbox.enqueue(other, "question", {"text": "q"}, f"about-{user_id}", about_user_id=user_id)
 
 
 def _user_tables() -> list[str]:
@@ -235,8 +253,9 @@ def test_delete_user_data_removes_every_row_of_that_user_only(
         assert user is not None
         counts = users.delete_user_data(user)
 
-    assert counts == {**before, "users": 1}
-    assert set(counts) == set(Base.metadata.tables) - {"processed_updates"}
+    # One outbox row goes to the user and one is about them (to their coach).
+    assert counts == {**before, "outbox": before["outbox"] + 1, "users": 1}
+    assert set(counts) == {*_user_tables(), "users"}
     for table in _user_tables():
         assert count_rows(table, user_id=gone) == 0, table
         assert count_rows(table, user_id=kept) == before[table], table

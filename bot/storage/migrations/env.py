@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.pool import NullPool
 
+import bot.storage  # noqa: F401 - registers every model module with Base.metadata
 from bot.storage.db import make_engine
 from bot.storage.models import Base
 from bot.storage.types import UTCDateTime

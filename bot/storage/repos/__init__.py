@@ -7,8 +7,13 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from bot.storage.repos.classes import ClassHistoryRepository
+from bot.storage.repos.coaching import CoachRepository
+from bot.storage.repos.cohorts import CohortRepository
 from bot.storage.repos.figures import FigureRepository
+from bot.storage.repos.handoffs import HandoffRepository
+from bot.storage.repos.leases import LeaseRepository
 from bot.storage.repos.milestones import MilestoneRepository
+from bot.storage.repos.outbox import OutboxRepository
 from bot.storage.repos.questions import QuestionLogRepository
 from bot.storage.repos.state import StateRepository
 from bot.storage.repos.updates import UpdateLogRepository
@@ -17,9 +22,14 @@ from bot.storage.repos.users import PERSONAL_FIELDS, ConsentRequiredError, UserR
 __all__ = [
     "PERSONAL_FIELDS",
     "ClassHistoryRepository",
+    "CoachRepository",
+    "CohortRepository",
     "ConsentRequiredError",
     "FigureRepository",
+    "HandoffRepository",
+    "LeaseRepository",
     "MilestoneRepository",
+    "OutboxRepository",
     "QuestionLogRepository",
     "Repositories",
     "StateRepository",
@@ -40,6 +50,11 @@ class Repositories:
     milestones: MilestoneRepository = field(init=False)
     figures: FigureRepository = field(init=False)
     classes: ClassHistoryRepository = field(init=False)
+    coaches: CoachRepository = field(init=False)
+    cohorts: CohortRepository = field(init=False)
+    handoffs: HandoffRepository = field(init=False)
+    outbox: OutboxRepository = field(init=False)
+    leases: LeaseRepository = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.session)
@@ -49,3 +64,8 @@ class Repositories:
         self.milestones = MilestoneRepository(self.session)
         self.figures = FigureRepository(self.session)
         self.classes = ClassHistoryRepository(self.session)
+        self.coaches = CoachRepository(self.session)
+        self.cohorts = CohortRepository(self.session)
+        self.handoffs = HandoffRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
+        self.leases = LeaseRepository(self.session)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.storage.models import ClassHistory
@@ -59,3 +60,25 @@ class ClassHistoryRepository:
             .order_by(ClassHistory.as_of, ClassHistory.recorded_at, ClassHistory.id)
         )
         return list(self.session.scalars(stmt))
+
+    def latest_for_users(self, user_ids: Iterable[int]) -> dict[int, str]:
+        """The current class of several users at once (a cohort); users never classified are absent."""
+        ids = list(user_ids)
+        if not ids:
+            return {}
+        ranked = (
+            select(
+                ClassHistory.user_id,
+                ClassHistory.umkm_class,
+                func.row_number()
+                .over(
+                    partition_by=ClassHistory.user_id,
+                    order_by=(ClassHistory.as_of.desc(), ClassHistory.recorded_at.desc(), ClassHistory.id.desc()),
+                )
+                .label("n"),
+            )
+            .where(ClassHistory.user_id.in_(ids))
+            .subquery()
+        )
+        stmt = select(ranked.c.user_id, ranked.c.umkm_class).where(ranked.c.n == 1)
+        return {user_id: umkm_class for user_id, umkm_class in self.session.execute(stmt)}

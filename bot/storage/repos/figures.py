@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -79,3 +80,23 @@ class FigureRepository:
             .order_by(Figure.created_at, Figure.id)
         )
         return list(self.session.scalars(stmt))
+
+    def for_users(self, user_ids: Iterable[int], kind: str, since: date) -> dict[int, dict[date, int]]:
+        """Current values of one kind from `since` on, for several users at once (a cohort)."""
+        ids = list(user_ids)
+        values: dict[int, dict[date, int]] = {user_id: {} for user_id in ids}
+        if not ids:
+            return values
+        stmt = (
+            select(Figure.user_id, Figure.month, Figure.value)
+            .where(
+                Figure.user_id.in_(ids),
+                Figure.kind == kind,
+                Figure.month >= since,
+                Figure.superseded_at.is_(None),
+            )
+            .order_by(Figure.month)
+        )
+        for user_id, month, value in self.session.execute(stmt):
+            values[user_id][month] = value
+        return values

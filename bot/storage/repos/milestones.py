@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -68,3 +69,16 @@ class MilestoneRepository:
             .order_by(MilestoneEvent.at, MilestoneEvent.id)
         )
         return list(self.session.scalars(stmt))
+
+    def done_for_users(self, user_ids: Iterable[int]) -> dict[int, set[str]]:
+        """Done milestone ids for several users at once (a cohort), in one query."""
+        ids = list(user_ids)
+        done: dict[int, set[str]] = {user_id: set() for user_id in ids}
+        if not ids:
+            return done
+        stmt = select(MilestoneProgress.user_id, MilestoneProgress.milestone_id).where(
+            MilestoneProgress.user_id.in_(ids), MilestoneProgress.done.is_(True)
+        )
+        for user_id, milestone_id in self.session.execute(stmt):
+            done[user_id].add(milestone_id)
+        return done

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Column, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,17 +22,19 @@ class ConsentRequiredError(PermissionError):
     """Personal data was about to be stored for a user who has not consented."""
 
 
-def _user_owned_models() -> list[type[Base]]:
-    """Every mapped class whose table references users, found from the metadata so
-    that a table added later is erased too (tests check every table)."""
+def _user_owned_columns() -> list[Column[Any]]:
+    """Every column that points at users with ON DELETE CASCADE, found from the metadata so
+    that a table added later is erased too (tests check every table). Columns with SET NULL
+    (who used an invite) are cleared by the database itself."""
     users = User.__table__
     owned = [
-        mapper.class_
-        for mapper in Base.registry.mappers
-        if mapper.local_table is not users
-        and any(fk.column.table is users for fk in mapper.local_table.foreign_keys)
+        fk.parent
+        for table in Base.metadata.sorted_tables
+        if table is not users
+        for fk in table.foreign_keys
+        if fk.column.table is users and (fk.ondelete or "").upper() == "CASCADE"
     ]
-    return sorted(owned, key=lambda cls: cls.__tablename__)
+    return sorted(owned, key=lambda column: (column.table.name, column.name))
 
 
 class UserRepository:
@@ -109,9 +112,10 @@ class UserRepository:
         user can be told what was removed.
         """
         counts: dict[str, int] = {}
-        for model in _user_owned_models():
-            stmt = delete(model).where(model.__table__.c.user_id == user.id)
-            counts[model.__tablename__] = rowcount(self.session.execute(stmt))
+        for column in _user_owned_columns():
+            stmt = delete(column.table).where(column == user.id)
+            deleted = rowcount(self.session.execute(stmt))
+            counts[column.table.name] = counts.get(column.table.name, 0) + deleted
         stmt = delete(User).where(User.id == user.id)
         counts[User.__tablename__] = rowcount(self.session.execute(stmt))
         return counts

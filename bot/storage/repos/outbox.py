@@ -1,0 +1,241 @@
+"""The outbox: messages to people other than the sender, queued in the transaction of the change
+that caused them and delivered later by a worker (bot.delivery)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from bot.storage.delivery_models import OUTBOX_STATES, OutboxMessage
+from bot.storage.models import User
+from bot.storage.repos._common import moment, rowcount
+
+__all__ = ["CLAIM_LOCK_ID", "OutboxRepository"]
+
+# Serialises claims across PostgreSQL workers, so that "is something in flight to this chat?"
+# sees the other workers' claims (SKIP LOCKED alone would let two workers take two rows of one
+# chat in the same instant). A claim is one short statement, so the wait is short.
+CLAIM_LOCK_ID = 0x4F555442  # "OUTB"
+_TABLE = OutboxMessage.__table__
+_ERROR_CHARS = 300
+
+
+class OutboxRepository:
+    """Outbox rows of one session; never commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def enqueue(
+        self,
+        recipient: User,
+        kind: str,
+        payload: dict[str, Any],
+        dedupe_key: str,
+        *,
+        subject_type: str | None = None,
+        subject_id: int | None = None,
+        about_user_id: int | None = None,
+        urgent: bool = False,
+        not_before: datetime | None = None,
+    ) -> int | None:
+        """Queue one message for `recipient`; the new row's id, or None when a message with the
+        same dedupe key was queued before (the same logical message is never queued twice)."""
+        if len(dedupe_key) > 191:
+            raise ValueError("dedupe key over 191 characters")
+        now = moment(None)
+        values = {
+            "user_id": recipient.id,
+            "about_user_id": about_user_id,
+            "channel": recipient.channel,
+            "chat_id": recipient.external_id,
+            "kind": kind,
+            "payload": payload,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "dedupe_key": dedupe_key,
+            "state": "pending",
+            "urgent": urgent,
+            "attempts": 0,
+            "next_attempt_at": moment(not_before) if not_before else now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        module = postgresql if self._dialect() == "postgresql" else sqlite
+        stmt = (
+            module.insert(_TABLE)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(_TABLE.c.id)
+        )
+        return self.session.execute(stmt).scalar()
+
+    # -- the worker's side --------------------------------------------------------------------
+
+    def claim(
+        self,
+        worker: str,
+        limit: int,
+        *,
+        now: datetime | None = None,
+        lease: timedelta = timedelta(seconds=60),
+        per_chat_interval: timedelta = timedelta(seconds=1),
+        channel: str | None = None,
+        chat_ids: Sequence[str] | None = None,
+    ) -> list[OutboxMessage]:
+        """Claim up to `limit` due rows for `worker`: at most one per chat, none for a chat that
+        has a message in flight or was sent to within `per_chat_interval` (Telegram allows about
+        one message per second per chat). Claimed rows stay pending until `mark_sending`; a claim
+        that lapses (a killed worker) simply makes them claimable again."""
+        now = moment(now)
+        if self._dialect() == "postgresql":
+            self.session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK_ID)))
+        other = aliased(OutboxMessage)
+        busy_chat = exists().where(
+            other.channel == OutboxMessage.channel,
+            other.chat_id == OutboxMessage.chat_id,
+            other.id != OutboxMessage.id,
+            or_(
+                other.state == "sending",
+                and_(other.state == "pending", other.claimed_until > now),
+                other.sent_at > now - per_chat_interval,
+            ),
+        )
+        stmt = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.state == "pending",
+                OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+                ~busy_chat,
+            )
+            .order_by(OutboxMessage.urgent.desc(), OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(limit * 4)  # several rows of one chat may come first; keep one per chat
+        )
+        if channel is not None:
+            stmt = stmt.where(OutboxMessage.channel == channel)
+        if chat_ids is not None:
+            stmt = stmt.where(OutboxMessage.chat_id.in_(list(chat_ids)))
+        if self._dialect() == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        chosen: list[OutboxMessage] = []
+        chats: set[tuple[str, str]] = set()
+        for row in self.session.scalars(stmt):
+            if (row.channel, row.chat_id) in chats:
+                continue
+            chats.add((row.channel, row.chat_id))
+            chosen.append(row)
+            if len(chosen) == limit:
+                break
+        until = now + lease
+        for row in chosen:
+            row.claimed_by = worker
+            row.claimed_until = until
+        self.session.flush()
+        return chosen
+
+    def mark_sending(self, ids: Iterable[int], worker: str, now: datetime | None = None) -> int:
+        """The requests are about to go out: from here a crash leaves them `uncertain`, never
+        resent. Only rows still claimed by `worker` move; returns how many did."""
+        now = moment(now)
+        stmt = (
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(list(ids)),
+                OutboxMessage.state == "pending",
+                OutboxMessage.claimed_by == worker,
+            )
+            .values(state="sending", attempts=OutboxMessage.attempts + 1, updated_at=now)
+        )
+        return rowcount(self.session.execute(stmt))
+
+    def mark_sent(self, row_id: int, message_id: int | None, now: datetime | None = None) -> None:
+        now = moment(now)
+        self._finish(row_id, state="sent", sent_at=now, sent_message_id=message_id, last_error=None, updated_at=now)
+
+    def mark_final(self, row_id: int, state: str, error: str, now: datetime | None = None) -> None:
+        """blocked, failed or uncertain: never sent again."""
+        if state not in ("blocked", "failed", "uncertain"):
+            raise ValueError(f"not a final failure state: {state}")
+        self._finish(row_id, state=state, last_error=error[:_ERROR_CHARS], updated_at=moment(now))
+
+    def reschedule(
+        self, row_id: int, at: datetime, error: str, *, count_attempt: bool = True, chat_id: str | None = None
+    ) -> None:
+        """Back to pending, due at `at` (a retry after backoff or a 429's retry_after). A 429 is
+        Telegram asking us to wait, not a failed attempt, so it does not count."""
+        values: dict[str, Any] = {
+            "state": "pending",
+            "next_attempt_at": moment(at),
+            "last_error": error[:_ERROR_CHARS],
+            "claimed_by": None,
+            "claimed_until": None,
+            "updated_at": moment(None),
+        }
+        if not count_attempt:
+            values["attempts"] = OutboxMessage.attempts - 1
+        if chat_id is not None:  # the group became a supergroup: follow it
+            values["chat_id"] = chat_id
+        self.session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+
+    def _finish(self, row_id: int, **values: Any) -> None:
+        values.update(claimed_by=None, claimed_until=None)
+        self.session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+
+    def recover(self, now: datetime | None = None) -> int:
+        """Rows left `sending` by a worker whose claim lapsed (it was killed mid-request): we
+        cannot know whether Telegram got them, so they become `uncertain` rather than risk a
+        second copy. Returns how many."""
+        now = moment(now)
+        stmt = (
+            update(OutboxMessage)
+            .where(OutboxMessage.state == "sending", OutboxMessage.claimed_until <= now)
+            .values(
+                state="uncertain",
+                last_error="worker stopped while sending",
+                claimed_by=None,
+                claimed_until=None,
+                updated_at=now,
+            )
+        )
+        return rowcount(self.session.execute(stmt))
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def by_id(self, row_id: int) -> OutboxMessage | None:
+        return self.session.get(OutboxMessage, row_id)
+
+    def by_sent_message(self, user_id: int, message_id: int) -> OutboxMessage | None:
+        """The outbox row that delivered Telegram message `message_id` to `user_id`."""
+        stmt = select(OutboxMessage).where(
+            OutboxMessage.user_id == user_id, OutboxMessage.sent_message_id == message_id
+        )
+        return self.session.scalars(stmt.limit(1)).first()
+
+    def counts(self, *, subject_type: str | None = None, subject_id: int | None = None) -> dict[str, int]:
+        """Rows per state (every state present, zeros included), overall or for one subject."""
+        stmt = select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+        if subject_type is not None:
+            stmt = stmt.where(OutboxMessage.subject_type == subject_type)
+        if subject_id is not None:
+            stmt = stmt.where(OutboxMessage.subject_id == subject_id)
+        found = dict(self.session.execute(stmt).tuples().all())
+        return {state: int(found.get(state, 0)) for state in OUTBOX_STATES}
+
+    def problems(self, limit: int = 100) -> list[OutboxMessage]:
+        """Failed and uncertain rows, newest first."""
+        stmt = (
+            select(OutboxMessage)
+            .where(OutboxMessage.state.in_(("failed", "uncertain")))
+            .order_by(OutboxMessage.updated_at.desc(), OutboxMessage.id.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
