@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from bot import admin_cli
 from bot.config import ConfigError, Settings, load_settings
 from bot.rendering import html_to_text, render
 from bot.search_service import build, load_embedder, open_index
@@ -203,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = kb.add_parser("lint", help="check every knowledge entry")
     p.add_argument("--no-embeddings", action="store_true", help="skip the near-duplicate check")
     p.set_defaults(func=cmd_kb_lint)
+    admin_cli.register_drafts(kb)
+    admin_cli.register(sub)
     return parser
 
 

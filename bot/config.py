@@ -104,6 +104,7 @@ class CoachingSection(_Section):
     admin_telegram_ids: list[int] = Field(default_factory=list)
     admin_terminal_users: list[str] = Field(default_factory=list)
     invite_days: int = Field(7, ge=1, le=90)
+    silent_days: int = Field(30, ge=1, le=365)
 
 
 class BotSection(_Section):

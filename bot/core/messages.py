@@ -29,6 +29,7 @@ class Incoming:
     args: str = ""  # text after the command (a /start deep-link payload)
     data: str = ""  # button callback data
     media: str = ""  # sticker, photo, voice, document, location, ...
+    reply_to: int | None = None  # the channel's id of the message this one replies to
 
 
 @dataclass(frozen=True)

@@ -6,28 +6,21 @@ user so they can check it (UU PDP 27/2022, right of access).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date, datetime
 from typing import Any
 
 from bot.storage import Figure, Repositories, User
+from bot.tabular import Cell, csv_bytes
 
 __all__ = ["CSV_COLUMNS", "delete_everything", "export_csv", "export_json"]
 
 CSV_COLUMNS = ("record", "kind", "month", "value", "recorded_at", "superseded_at", "text")
 FIGURE_KINDS = ("omzet", "modal", "workers", "units")
-# Spreadsheet programs run cells starting with these as formulas (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _iso(value: date | datetime | None) -> str:
     return "" if value is None else value.isoformat()
-
-
-def _safe_cell(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _figures(repos: Repositories, user_id: int) -> list[Figure]:
@@ -41,35 +34,29 @@ def _figures(repos: Repositories, user_id: int) -> list[Figure]:
 
 def export_csv(repos: Repositories, user: User) -> tuple[bytes, dict[str, int]]:
     """CSV of figures, milestone toggles, class changes and questions; and counts per record."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    rows: list[tuple[Cell, ...]] = []
     counts = {"figure": 0, "milestone": 0, "class": 0, "question": 0}
     for figure in _figures(repos, user.id):
-        writer.writerow(
+        rows.append(
             ("figure", figure.kind, _iso(figure.month), figure.value,
              _iso(figure.created_at), _iso(figure.superseded_at), "")
         )  # fmt: skip
         counts["figure"] += 1
     for event in repos.milestones.events(user.id):
-        writer.writerow(
+        rows.append(
             ("milestone", event.milestone_id, "", "done" if event.done else "not_done",
              _iso(event.at), "", "")
         )  # fmt: skip
         counts["milestone"] += 1
     for change in repos.classes.history(user.id):
-        writer.writerow(
-            ("class", change.umkm_class, _iso(change.as_of), "", _iso(change.recorded_at), "", "")
-        )
+        rows.append(("class", change.umkm_class, _iso(change.as_of), "", _iso(change.recorded_at), "", ""))
         counts["class"] += 1
     for question in reversed(repos.questions.for_user(user.id)):
-        writer.writerow(
-            ("question", "", "", question.feedback or "", _iso(question.created_at), "",
-             _safe_cell(question.text))
+        rows.append(
+            ("question", "", "", question.feedback or "", _iso(question.created_at), "", question.text)
         )  # fmt: skip
         counts["question"] += 1
-    # BOM: spreadsheet programs then read the file as UTF-8.
-    return buffer.getvalue().encode("utf-8-sig"), counts
+    return csv_bytes(CSV_COLUMNS, rows), counts
 
 
 def export_json(repos: Repositories, user: User, now: datetime) -> bytes:

@@ -94,11 +94,6 @@ def _split_value_and_month(words: list[str], today: date) -> tuple[str, date]:
 class ProgressFlow:
     """Commands, buttons and multi-step input for progress logging and personal data."""
 
-    COMMANDS: frozenset[str] = frozenset(
-        {"catat", "record", "progres", "progress", "laporan", "report",
-         "ekspor", "export", "hapus", "delete"}
-    )  # fmt: skip
-    ACTIONS: frozenset[str] = frozenset({"ck", "ms", "hp"})
     STATE_PREFIX = "progress."
 
     def __init__(self, index: SearchIndex, *, now: Callable[[], datetime] = utcnow) -> None:
@@ -110,38 +105,39 @@ class ProgressFlow:
         """Today's date in Indonesia (WIB)."""
         return self.now().astimezone(WIB).date()
 
-    # -- routing ------------------------------------------------------------------------------
+    # -- routes (see bot.core.routes) ---------------------------------------------------------
 
-    def command(self, turn: Turn, command: str, args: str) -> list[Reply]:
-        if turn.user.consent_at is None:
-            return [turn.say("needs_consent")]
-        if command in ("catat", "record"):
-            return self._catat_command(turn, args)
-        if command in ("progres", "progress"):
-            return [self._checklist(turn)]
-        if command in ("laporan", "report"):
-            return self._report(turn)
-        if command in ("ekspor", "export"):
-            return self._export(turn)
-        if command in ("hapus", "delete"):
-            return [self._delete_confirm(turn)]
-        raise LookupError(command)
+    def catat(self, turn: Turn, args: str) -> list[Reply]:
+        return self._catat_command(turn, args)
 
-    def button(self, turn: Turn, action: str, args: tuple[str, ...]) -> list[Reply]:
-        if turn.user.consent_at is None:
-            return [turn.say("needs_consent")]
-        if action == "ck":
-            return self._catat_kind(turn, args[0])
-        if action == "ms":
-            return self._toggle(turn, args[0])
-        if action == "hp":
-            return self._delete_answer(turn, args[0], int(args[1]))
-        raise LookupError(action)
+    def progres(self, turn: Turn, args: str) -> list[Reply]:
+        return [self._checklist(turn)]
+
+    def laporan(self, turn: Turn, args: str) -> list[Reply]:
+        return self._report(turn)
+
+    def ekspor(self, turn: Turn, args: str) -> list[Reply]:
+        return self._export(turn)
+
+    def hapus(self, turn: Turn, args: str) -> list[Reply]:
+        if turn.actor.coach_id is not None and turn.repos.cohorts.for_coach(turn.actor.coach_id):
+            # Erasing the coach would orphan their members' cohorts: hand them over first.
+            return [turn.say("hapus_coach_has_cohorts")]
+        return [self._delete_confirm(turn)]
+
+    def kind_button(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
+        return self._catat_kind(turn, args[0])
+
+    def milestone_button(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
+        return self._toggle(turn, args[0])
+
+    def delete_button(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
+        return self._delete_answer(turn, args[0], int(args[1]))
 
     def text(self, turn: Turn, state: str, data: dict[str, object], text: str) -> list[Reply]:
-        if turn.user.consent_at is None or state != CATAT_STATE:
+        if state != CATAT_STATE:
             turn.repos.states.clear(turn.user.id)
-            return [turn.say("needs_consent" if turn.user.consent_at is None else "cancelled")]
+            return [turn.say("cancelled")]
         kind = data.get("kind")
         if kind not in STORAGE_KINDS:
             typed = KIND_WORDS.get(text.strip().lower())

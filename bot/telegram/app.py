@@ -34,16 +34,10 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.core import Conversation, Incoming, Reply, UserRef
 from bot.core.messages import split_message
-from bot.rendering import render
+from bot.rendering import LOCALES, label, render
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
-COMMANDS = ("start", "bantuan", "topik", "profil", "bahasa", "batal", "help", "cancel")
-MENU = (("bantuan", "Bantuan / help"), ("topik", "Topik / topics"), ("profil", "Profil usaha"),
-        ("catat", "Catat omzet / record sales"), ("progres", "Langkah kemajuan / milestones"),
-        ("laporan", "Laporan & grafik / report"), ("ekspor", "Unduh data / export"),
-        ("hapus", "Hapus data / delete"), ("bahasa", "Bahasa / language"),
-        ("batal", "Batalkan / cancel"))
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
@@ -92,7 +86,8 @@ def to_incoming(update: Update) -> Incoming | None:
         if text.startswith("/") and len(text) > 1:
             command, _, args = text[1:].partition(" ")
             return Incoming(ref, "command", command=command.split("@")[0].lower(), args=args.strip())
-        return Incoming(ref, "text", text=text)
+        replied = message.reply_to_message
+        return Incoming(ref, "text", text=text, reply_to=None if replied is None else replied.message_id)
     for kind in ("photo", "sticker", "voice", "audio", "video", "video_note", "document", "location", "contact"):
         if getattr(message, kind, None):
             return Incoming(ref, "media", media=kind, text=message.caption or "")
@@ -179,8 +174,14 @@ def build_application(settings: Settings, conversation: Conversation, token: str
     """The python-telegram-bot Application with every handler wired."""
 
     async def post_init(application: Application) -> None:
-        commands = [BotCommand(name, description) for name, description in MENU]
-        await _best_effort(application.bot.set_my_commands(commands), "setMyCommands")
+        # The menu in each language, from the routing table's commands marked for it.
+        names = [route.names[0] for route in conversation.routes.commands if route.menu]
+        for locale in LOCALES:
+            commands = [BotCommand(name, label(locale, "menu_command", name)) for name in names]
+            await _best_effort(
+                application.bot.set_my_commands(commands, language_code=None if locale == "id" else locale),
+                "setMyCommands",
+            )
 
     application = (
         ApplicationBuilder()

@@ -22,9 +22,12 @@ def test_start_shows_privacy_notice_and_stores_nothing_personal(chat: Chat) -> N
     assert [b.label for b in replies[0].buttons[0]] == ["✅ Setuju", "Tidak"]
     chat.say("gmn cara daftar nib di oss")  # answered, but not recorded before consent
     assert _count(chat.conversation, QuestionLog) == 0
+    assert _count(chat.conversation, User) == 0  # not even the account exists before consent
+    chat.say("/start kohort-gresik")
+    chat.press("Setuju")  # the deep link's payload rode along in the button
     with chat.conversation.database.transaction() as session:
         user = session.scalars(select(User)).one()
-        assert user.consent_at is None and user.name is None
+        assert user.consent_at is not None and user.name is None
         assert user.start_payload == "kohort-gresik"
 
 
@@ -73,7 +76,7 @@ def test_question_answer_card_feedback_and_log(chat: Chat) -> None:
         assert row.answered and row.top_ids[0] == "nib-lewat-oss" and row.feedback == "up"
         assert row.normalized == "bagaimana cara buat nib di oss"
     chat.last = [card]
-    assert "Belum ada pendamping" in chat.press("Tanya pendamping")[0].text
+    assert "belum bergabung dengan kelompok" in chat.press("Tanya pendamping")[0].text
 
 
 def test_off_topic_gets_an_honest_reply_and_is_logged_unanswered(chat: Chat) -> None:
@@ -114,14 +117,27 @@ def test_topic_browsing_pages_and_buttons_fit_telegram(chat: Chat) -> None:
 
 
 def test_old_or_garbled_buttons_fail_politely(chat: Chat) -> None:
+    chat.consent()
     for data in ("v0|e|nib-lewat-oss", "garbage", "v1|fb|up|not-a-number", "v1|e|no-such-entry", "v1|t|x|1"):
         assert "tidak berlaku" in chat.send(Incoming(chat.user, "button", data=data))[0].text
 
 
 def test_language_switch_uses_english_templates(chat: Chat) -> None:
+    chat.consent()
     chat.say("/bahasa")
     assert chat.press("English")[0].text == "Language set to English."
     assert "How to use" in chat.say("/bantuan")[0].text
+
+
+def test_language_before_consent_shows_the_notice_in_that_language_and_stores_nothing(chat: Chat) -> None:
+    notice = chat.say("/start k_abcdef1234")[0]
+    assert "UU PDP 27/2022" in notice.text
+    english = chat.press("English")[0]
+    assert "PDP Law 27/2022" in english.text and _count(chat.conversation, User) == 0
+    chat.press("I agree")  # the choice and the deep link ride in the button
+    with chat.conversation.database.transaction() as session:
+        user = session.scalars(select(User)).one()
+        assert user.locale == "en" and user.start_payload == "k_abcdef1234"
 
 
 def test_media_cancel_and_empty_input(chat: Chat) -> None:

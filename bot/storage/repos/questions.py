@@ -76,3 +76,13 @@ class QuestionLogRepository:
             .limit(limit)
         )
         return list(self.session.scalars(stmt))
+
+    def owned_by(self, question_id: int, user_id: int | None) -> bool:
+        """Whether the question was asked by this user (button data can be forged)."""
+        if user_id is None:
+            return False
+        row = self.session.get(QuestionLog, question_id)
+        return row is not None and row.user_id == user_id
+
+    def by_id(self, question_id: int) -> QuestionLog | None:
+        return self.session.get(QuestionLog, question_id)

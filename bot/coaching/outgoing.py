@@ -1,0 +1,65 @@
+"""Messages for someone other than the sender, queued in the outbox in the caller's transaction.
+
+Rendered now, in the recipient's language, so the worker only has to deliver them.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+from bot.rendering import label, render
+from bot.storage import Repositories, User
+
+__all__ = ["ButtonSpec", "queue_message"]
+
+# (label macro name, label args, callback data)
+ButtonSpec = tuple[str, tuple[Any, ...], str]
+
+
+def _payload(
+    recipient: User,
+    template: str,
+    context: dict[str, Any],
+    buttons: Sequence[Sequence[ButtonSpec]],
+    document: tuple[str, bytes] | None,
+) -> dict[str, Any]:
+    locale = recipient.locale
+    payload: dict[str, Any] = {"text": render(locale, template, **context)}
+    if buttons:
+        payload["buttons"] = [
+            [{"label": label(locale, name, *args), "data": data} for name, args, data in row] for row in buttons
+        ]
+    if document is not None:
+        filename, content = document
+        payload["document"] = {"filename": filename, "base64": base64.b64encode(content).decode("ascii")}
+    return payload
+
+
+def queue_message(
+    repos: Repositories,
+    recipient: User,
+    kind: str,
+    dedupe_key: str,
+    template: str,
+    context: dict[str, Any],
+    *,
+    buttons: Sequence[Sequence[ButtonSpec]] = (),
+    document: tuple[str, bytes] | None = None,
+    subject: tuple[str, int] | None = None,
+    about_user_id: int | None = None,
+    urgent: bool = False,
+) -> int | None:
+    """Render `template` for `recipient` and queue it; the outbox row id, or None when this
+    dedupe key was queued before."""
+    return repos.outbox.enqueue(
+        recipient,
+        kind,
+        _payload(recipient, template, context, buttons, document),
+        dedupe_key,
+        subject_type=None if subject is None else subject[0],
+        subject_id=None if subject is None else subject[1],
+        about_user_id=about_user_id,
+        urgent=urgent,
+    )

@@ -1,0 +1,131 @@
+"""Questions and answers: search, the answer card, "which one?", "I don't know", topics, feedback."""
+
+from __future__ import annotations
+
+from math import ceil
+
+from bot.config import Settings
+from bot.core import callbacks
+from bot.core.messages import Button, Reply
+from bot.core.turn import Turn
+from bot.rendering import render
+from index import TOPICS, Entry, SearchIndex, SearchResult
+
+__all__ = ["AdviceFlow"]
+
+
+class AdviceFlow:
+    """Answers from the knowledge base."""
+
+    def __init__(self, settings: Settings, index: SearchIndex) -> None:
+        self.settings = settings
+        self.index = index
+
+    def question(self, turn: Turn, text: str) -> list[Reply]:
+        result = self.index.search(text, k=max(3, self.settings.search.k))
+        if result.reason == "empty":
+            return [turn.say("empty_question")]
+        if result.reason == "small_talk":
+            return [turn.say("small_talk", name=turn.user.name)]
+        question_id = self._record(turn, result)
+        if not result.answered:
+            rows = ((Button(turn.label("topics"), callbacks.encode("topics")),),
+                    (Button(turn.label("ask_coach"), callbacks.encode("coach", question_id or 0)),))  # fmt: skip
+            return [turn.say("no_answer", suggestions=[], buttons=rows)]
+        close = self._close_hits(result)
+        if len(close) > 1:
+            rows = tuple((Button(e.title, callbacks.encode("e", e.id, question_id or 0)),) for e in close)
+            return [turn.say("did_you_mean", buttons=rows)]
+        return [self.answer_card(turn, result.hits[0].entry, question_id)]
+
+    def _close_hits(self, result: SearchResult) -> list[Entry]:
+        """Hits answerable and within the configured margin of the best: too close to guess."""
+        best = result.hits[0].score
+        answers = self.index.settings.answers
+        margin = self.settings.search.close_margin
+        return [
+            h.entry for h in result.hits[:3] if answers(h.score, result.scope, result.mode) and best - h.score <= margin
+        ]
+
+    def _record(self, turn: Turn, result: SearchResult) -> int | None:
+        if not turn.consented:
+            return None  # nothing personal is stored before consent
+        row = turn.repos.questions.add(
+            turn.user.id,
+            result.query,
+            result.normalized,
+            [h.entry.id for h in result.hits],
+            [round(h.score, 4) for h in result.hits],
+            result.answered,
+        )
+        return row.id
+
+    def answer_card(self, turn: Turn, entry: Entry, question_id: int | None) -> Reply:
+        rows: list[tuple[Button, ...]] = []
+        if question_id:
+            rows.append(
+                (Button(turn.label("helpful"), callbacks.encode("fb", "up", question_id)),
+                 Button(turn.label("not_helpful"), callbacks.encode("fb", "down", question_id)))
+            )  # fmt: skip
+        for related_id in entry.related[:3]:
+            related = self.index.by_id.get(related_id)
+            if related is not None:
+                rows.append((Button(turn.label("see_also", related.title), callbacks.encode("e", related.id)),))
+        # The question log knows which entry answered; a card reached by a button names it.
+        ask = callbacks.encode("coach", question_id) if question_id else callbacks.encode("coach", 0, entry.id)
+        rows.append((Button(turn.label("ask_coach"), ask),))
+        return turn.say("answer", entry=entry, buttons=tuple(rows))
+
+    # -- buttons ------------------------------------------------------------------------------
+
+    def entry_button(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
+        entry = self.index.by_id.get(args[0])
+        if entry is None:
+            return [turn.say("expired_button")]
+        question_id = int(args[1]) if len(args) > 1 and args[1].isdigit() else None
+        if question_id and not turn.repos.questions.owned_by(question_id, turn.user.id):
+            question_id = None  # another user's question id: no feedback buttons for it
+        return [self.answer_card(turn, entry, question_id)]
+
+    def feedback(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
+        if args[0] not in ("up", "down"):
+            return [turn.say("expired_button")]
+        if not turn.repos.questions.set_feedback(int(args[1]), turn.user.id, args[0], at=turn.now):
+            return [turn.say("expired_button")]
+        return [turn.say("feedback_thanks" if args[0] == "up" else "feedback_sorry")]
+
+    def topics_command(self, turn: Turn, args: str) -> list[Reply]:
+        return [self.topics(turn)]
+
+    def topics_button(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
+        return [self.topics(turn)]
+
+    def topics(self, turn: Turn) -> Reply:
+        rows = tuple(
+            (Button(turn.label("topic", a), callbacks.encode("t", a, 1)),
+             Button(turn.label("topic", b), callbacks.encode("t", b, 1)))
+            for a, b in zip(TOPICS[::2], TOPICS[1::2], strict=True)
+        )  # fmt: skip
+        return turn.say("topics", buttons=rows)
+
+    def topic_page(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
+        topic, page = args[0], int(args[1])
+        if topic not in TOPICS:
+            return [turn.say("expired_button")]
+        entries = sorted((e for e in self.index.entries if e.topic == topic), key=lambda e: e.title)
+        size = self.settings.bot.topic_page_size
+        pages = max(1, ceil(len(entries) / size))
+        page = min(max(page, 1), pages)
+        rows: list[tuple[Button, ...]] = [
+            (Button(e.title, callbacks.encode("e", e.id)),) for e in entries[(page - 1) * size : page * size]
+        ]
+        paging = []
+        if page > 1:
+            paging.append(Button(turn.label("previous"), callbacks.encode("t", topic, page - 1)))
+        if page < pages:
+            paging.append(Button(turn.label("next"), callbacks.encode("t", topic, page + 1)))
+        if paging:
+            rows.append(tuple(paging))
+        rows.append((Button(turn.label("back_to_topics"), callbacks.encode("topics")),))
+        text = render(turn.locale, "topic_entries", topic_name=turn.label("topic", topic), page=page, pages=pages)
+        return [Reply(text, tuple(rows), edit=True)]
