@@ -143,4 +143,4 @@ class Conversation:
         return self.coach.invite_prompt(turn, link.code)
 
     def _start_onboarding(self, turn: Turn) -> list[Reply]:
-        return self.account.ask_field(turn, ONBOARDING_STATE, "name")
+        return self.account.ask_field(turn, ONBOARDING_STATE, "name", intro=True)

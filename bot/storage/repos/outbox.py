@@ -224,7 +224,7 @@ class OutboxRepository:
             stmt = stmt.where(OutboxMessage.subject_type == subject_type)
         if subject_id is not None:
             stmt = stmt.where(OutboxMessage.subject_id == subject_id)
-        found = dict(self.session.execute(stmt).tuples().all())
+        found = {state: count for state, count in self.session.execute(stmt)}
         return {state: int(found.get(state, 0)) for state in OUTBOX_STATES}
 
     def problems(self, limit: int = 100) -> list[OutboxMessage]:
