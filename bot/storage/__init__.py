@@ -24,6 +24,16 @@ from bot.storage.coaching_models import (
 )
 from bot.storage.db import Database, is_retryable, make_engine, run_with_retry
 from bot.storage.delivery_models import OUTBOX_STATES, Lease, OutboxMessage
+from bot.storage.engagement_models import (
+    AUDIENCES,
+    REMINDER_STATES,
+    RSVP_ANSWERS,
+    Broadcast,
+    Event,
+    Reminder,
+    ReminderOccurrence,
+    Rsvp,
+)
 from bot.storage.models import (
     CHANNELS,
     FEEDBACK_VALUES,
@@ -60,6 +70,7 @@ from bot.storage.repos import (
 from bot.storage.types import UTCDateTime, utcnow
 
 __all__ = [
+    "AUDIENCES",
     "CHANNELS",
     "COHORT_KINDS",
     "FEEDBACK_VALUES",
@@ -68,9 +79,12 @@ __all__ = [
     "LOCALES",
     "OUTBOX_STATES",
     "PERSONAL_FIELDS",
+    "REMINDER_STATES",
+    "RSVP_ANSWERS",
     "SECTORS",
     "TIMEZONES",
     "Base",
+    "Broadcast",
     "ClassHistory",
     "ClassHistoryRepository",
     "Coach",
@@ -81,6 +95,7 @@ __all__ = [
     "ConsentRequiredError",
     "ConversationState",
     "Database",
+    "Event",
     "Figure",
     "FigureRepository",
     "HandoffMessage",
@@ -99,7 +114,10 @@ __all__ = [
     "ProcessedUpdate",
     "QuestionLog",
     "QuestionLogRepository",
+    "Reminder",
+    "ReminderOccurrence",
     "Repositories",
+    "Rsvp",
     "StateRepository",
     "UTCDateTime",
     "UpdateLogRepository",

@@ -96,6 +96,10 @@ class Cohort(Base):
     join_code: Mapped[str] = mapped_column(String(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None]
+    # Weekly check-in: local weekday (0 = Monday) and time "HH:MM"; None: no check-ins.
+    checkin_weekday: Mapped[int | None]
+    checkin_time: Mapped[str | None] = mapped_column(String(5))
+    next_checkin_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Membership(Base):

@@ -98,6 +98,10 @@ class User(Base):
     products: Mapped[str | None] = mapped_column(Text)
     # Last handled message after consent: coaches see who has gone quiet.
     last_active_at: Mapped[datetime | None]
+    # The member switched weekly check-ins off (/pengingat_saya).
+    checkins_off: Mapped[bool] = mapped_column(default=False)
+    # Telegram said the user blocked the bot: later sends skip them until they write again.
+    blocked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import DateTime, select
 from sqlalchemy.exc import StatementError
 
-from bot.storage import Base, Database, OutboxMessage, Repositories, User, UTCDateTime
+from bot.storage import Base, Database, OutboxMessage, ReminderOccurrence, Repositories, User, UTCDateTime
 from tests.storage.conftest import MakeUser
 
 WIB = timezone(timedelta(hours=7))  # Jakarta
@@ -94,10 +94,27 @@ def _fill_coaching_and_delivery(repos: Repositories, user: User, at: datetime) -
     repos.outbox.claim("w", 1, now=at)
     repos.outbox.mark_sent(row_id, 7, now=at)
     repos.leases.acquire("job", "me", timedelta(seconds=5), now=at)
+    user.blocked_at = at
+    cohort.next_checkin_at = at
+    reminder = repos.reminders.add(cohort.id, coach.id, "Halo", "2026-12-01T08:00", "Asia/Jakarta", None, at)
+    reminder.last_at = at
+    reminder.created_at = reminder.updated_at = at
+    repos.reminders.add_occurrence(reminder.id, at, "queued", 1)
+    event = repos.events.add(
+        cohort_id=cohort.id, coach_id=coach.id, title="Pelatihan", starts_at=at, ends_at=at, timezone="Asia/Jakarta",
+        rsvp_closes_at=at, next_notice_at=at, created_at=at,
+    )
+    repos.events.invite(event.id, user.id, at=at)
+    rsvp = repos.events.rsvp(event.id, user.id)
+    assert rsvp is not None
+    repos.events.set_answer(rsvp, "yes", waitlisted=True, at=at)
+    rsvp.attendance_at = rsvp.rated_at = at
+    repos.broadcasts.add(cohort_id=cohort.id, coach_id=coach.id, text="x", created_at=at)
     repos.session.flush()
     repos.session.execute(
         OutboxMessage.__table__.update().values(created_at=at, updated_at=at, claimed_until=at)
     )
+    repos.session.execute(ReminderOccurrence.__table__.update().values(created_at=at))
 
 
 def test_comparisons_use_the_instant(database: Database, make_user: MakeUser) -> None:

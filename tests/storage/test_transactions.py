@@ -36,7 +36,24 @@ def _write_a_bit_of_everything(repos: Repositories) -> int:
     repos.handoffs.add_draft(thread, "q", "a")
     repos.outbox.enqueue(user, "test", {"text": "x"}, "key")
     repos.leases.acquire("job", "me", timedelta(seconds=5))
+    _engagement(repos, cohort.id, coach.id, user.id)
     return user.id
+
+
+def _engagement(repos: Repositories, cohort_id: int, coach_id: int, user_id: int) -> None:
+    """One row in each engagement table (aimed at `user_id` where a table points at users)."""
+    at = datetime(2026, 12, 1, 1, tzinfo=UTC)
+    reminder = repos.reminders.add(
+        cohort_id, coach_id, "Halo", "2026-12-01T08:00", "Asia/Jakarta", None, at,
+        audience="person", audience_user_id=user_id,
+    )
+    repos.reminders.add_occurrence(reminder.id, at, "queued", 1)
+    event = repos.events.add(
+        cohort_id=cohort_id, coach_id=coach_id, title="Pelatihan", starts_at=at, ends_at=at,
+        timezone="Asia/Jakarta", rsvp_closes_at=at, audience="person", audience_user_id=user_id,
+    )
+    repos.events.invite(event.id, user_id)
+    repos.broadcasts.add(cohort_id=cohort_id, coach_id=coach_id, text="x", audience="person", audience_user_id=user_id)
 
 
 def test_an_exception_leaves_nothing_written(database: Database, count_rows: CountRows) -> None:

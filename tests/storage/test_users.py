@@ -18,6 +18,7 @@ from bot.storage import (
     UserRepository,
 )
 from tests.storage.conftest import T0, CountRows, MakeUser, run_at_once
+from tests.storage.test_transactions import _engagement
 
 
 def test_get_or_create_twice_returns_the_same_user(database: Database) -> None:
@@ -232,6 +233,7 @@ def _coach_and_member(repos: Repositories, user_id: int) -> None:
     repos.handoffs.add_draft(thread, "Bagaimana izin PIRT?", "Ke Dinas Kesehatan.")
     repos.outbox.enqueue(user, "reply", {"text": "a"}, f"to-{user_id}")
     repos.outbox.enqueue(other, "question", {"text": "q"}, f"about-{user_id}", about_user_id=user_id)
+    _engagement(repos, cohort.id, other_coach.id, user_id)
 
 
 def _user_tables() -> list[str]:
@@ -253,9 +255,11 @@ def test_delete_user_data_removes_every_row_of_that_user_only(
         assert user is not None
         counts = users.delete_user_data(user)
 
-    # One outbox row goes to the user and one is about them (to their coach).
-    assert counts == {**before, "outbox": before["outbox"] + 1, "users": 1}
-    assert set(counts) == {*_user_tables(), "users"}
+    # One outbox row goes to the user and one is about them (to their coach); a reminder, an
+    # event and a broadcast were aimed at them alone.
+    assert counts == {
+        **before, "outbox": before["outbox"] + 1, "reminders": 1, "events": 1, "broadcasts": 1, "users": 1
+    }
     for table in _user_tables():
         assert count_rows(table, user_id=gone) == 0, table
         assert count_rows(table, user_id=kept) == before[table], table

@@ -9,17 +9,22 @@ from sqlalchemy.orm import Session
 from bot.storage.repos.classes import ClassHistoryRepository
 from bot.storage.repos.coaching import CoachRepository
 from bot.storage.repos.cohorts import CohortRepository
+from bot.storage.repos.events import BroadcastRepository, EventRepository
 from bot.storage.repos.figures import FigureRepository
 from bot.storage.repos.handoffs import HandoffRepository
 from bot.storage.repos.leases import LeaseRepository
 from bot.storage.repos.milestones import MilestoneRepository
 from bot.storage.repos.outbox import OutboxRepository
 from bot.storage.repos.questions import QuestionLogRepository
+from bot.storage.repos.reminders import ReminderRepository
 from bot.storage.repos.state import StateRepository
 from bot.storage.repos.updates import UpdateLogRepository
 from bot.storage.repos.users import PERSONAL_FIELDS, ConsentRequiredError, UserRepository
 
 __all__ = [
+    "BroadcastRepository",
+    "EventRepository",
+    "ReminderRepository",
     "PERSONAL_FIELDS",
     "ClassHistoryRepository",
     "CoachRepository",
@@ -55,6 +60,9 @@ class Repositories:
     handoffs: HandoffRepository = field(init=False)
     outbox: OutboxRepository = field(init=False)
     leases: LeaseRepository = field(init=False)
+    reminders: ReminderRepository = field(init=False)
+    events: EventRepository = field(init=False)
+    broadcasts: BroadcastRepository = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.session)
@@ -69,3 +77,6 @@ class Repositories:
         self.handoffs = HandoffRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.leases = LeaseRepository(self.session)
+        self.reminders = ReminderRepository(self.session)
+        self.events = EventRepository(self.session)
+        self.broadcasts = BroadcastRepository(self.session)

@@ -34,7 +34,9 @@ def _user_owned_columns() -> list[Column[Any]]:
         for fk in table.foreign_keys
         if fk.column.table is users and (fk.ondelete or "").upper() == "CASCADE"
     ]
-    return sorted(owned, key=lambda column: (column.table.name, column.name))
+    # The user's own rows first (an RSVP row goes as rsvps, not as a cascade of an event that
+    # was aimed at the user), then rows that merely point at them.
+    return sorted(owned, key=lambda column: (column.name != "user_id", column.table.name, column.name))
 
 
 class UserRepository:
