@@ -68,6 +68,7 @@ from bot.storage.repos import (
     UserRepository,
 )
 from bot.storage.types import UTCDateTime, utcnow
+from bot.storage.web_models import WebLogin, WebSession
 
 __all__ = [
     "AUDIENCES",
@@ -123,6 +124,8 @@ __all__ = [
     "UpdateLogRepository",
     "User",
     "UserRepository",
+    "WebLogin",
+    "WebSession",
     "is_retryable",
     "make_engine",
     "run_with_retry",

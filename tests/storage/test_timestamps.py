@@ -8,16 +8,24 @@ import pytest
 from sqlalchemy import DateTime, select
 from sqlalchemy.exc import StatementError
 
-from bot.storage import Base, Database, OutboxMessage, ReminderOccurrence, Repositories, User, UTCDateTime
+from bot.storage import (
+    Base,
+    Database,
+    OutboxMessage,
+    ReminderOccurrence,
+    Repositories,
+    User,
+    UTCDateTime,
+    WebLogin,
+    WebSession,
+)
 from tests.storage.conftest import MakeUser
 
 WIB = timezone(timedelta(hours=7))  # Jakarta
 LOCAL = datetime(2026, 11, 23, 9, 15, 30, 123456, tzinfo=WIB)
 
 
-def test_every_timestamp_column_reads_back_aware_utc(
-    database: Database, make_user: MakeUser
-) -> None:
+def test_every_timestamp_column_reads_back_aware_utc(database: Database, make_user: MakeUser) -> None:
     user_id = make_user()
     with database.transaction() as session:
         repos = Repositories(session)
@@ -47,12 +55,7 @@ def test_every_timestamp_column_reads_back_aware_utc(
                     assert value.tzinfo is not None, f"{column} came back naive"
                     assert value.utcoffset() == timedelta(0), f"{column} is not in UTC"
                     seen.add(str(column))
-    every = {
-        str(c)
-        for t in Base.metadata.tables.values()
-        for c in t.c
-        if isinstance(c.type, UTCDateTime)
-    }
+    every = {str(c) for t in Base.metadata.tables.values() for c in t.c if isinstance(c.type, UTCDateTime)}
     assert seen == every
 
 
@@ -101,8 +104,15 @@ def _fill_coaching_and_delivery(repos: Repositories, user: User, at: datetime) -
     reminder.created_at = reminder.updated_at = at
     repos.reminders.add_occurrence(reminder.id, at, "queued", 1)
     event = repos.events.add(
-        cohort_id=cohort.id, coach_id=coach.id, title="Pelatihan", starts_at=at, ends_at=at, timezone="Asia/Jakarta",
-        rsvp_closes_at=at, next_notice_at=at, created_at=at,
+        cohort_id=cohort.id,
+        coach_id=coach.id,
+        title="Pelatihan",
+        starts_at=at,
+        ends_at=at,
+        timezone="Asia/Jakarta",
+        rsvp_closes_at=at,
+        next_notice_at=at,
+        created_at=at,
     )
     repos.events.invite(event.id, user.id, at=at)
     rsvp = repos.events.rsvp(event.id, user.id)
@@ -110,10 +120,20 @@ def _fill_coaching_and_delivery(repos: Repositories, user: User, at: datetime) -
     repos.events.set_answer(rsvp, "yes", waitlisted=True, at=at)
     rsvp.attendance_at = rsvp.rated_at = at
     repos.broadcasts.add(cohort_id=cohort.id, coach_id=coach.id, text="x", created_at=at)
-    repos.session.flush()
-    repos.session.execute(
-        OutboxMessage.__table__.update().values(created_at=at, updated_at=at, claimed_until=at)
+    repos.session.add(WebLogin(user_id=user.id, code_hash="c" * 64, expires_at=at, used_at=at, created_at=at))
+    repos.session.add(
+        WebSession(
+            user_id=user.id,
+            token_hash="t" * 64,
+            csrf_token="x",
+            expires_at=at,
+            revoked_at=at,
+            created_at=at,
+            last_seen_at=at,
+        )
     )
+    repos.session.flush()
+    repos.session.execute(OutboxMessage.__table__.update().values(created_at=at, updated_at=at, claimed_until=at))
     repos.session.execute(ReminderOccurrence.__table__.update().values(created_at=at))
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from bot.storage import Base, Database, Repositories, User, is_retryable, run_with_retry
+from bot.storage import Base, Database, Repositories, User, WebLogin, WebSession, is_retryable, run_with_retry
 from tests.storage.conftest import CountRows
 
 
@@ -54,6 +54,8 @@ def _engagement(repos: Repositories, cohort_id: int, coach_id: int, user_id: int
     )
     repos.events.invite(event.id, user_id)
     repos.broadcasts.add(cohort_id=cohort_id, coach_id=coach_id, text="x", audience="person", audience_user_id=user_id)
+    repos.session.add(WebLogin(user_id=user_id, code_hash=f"{user_id}c".ljust(64, "c"), expires_at=at))
+    repos.session.add(WebSession(user_id=user_id, token_hash=f"{user_id}t".ljust(64, "t"), csrf_token="x", expires_at=at))
 
 
 def test_an_exception_leaves_nothing_written(database: Database, count_rows: CountRows) -> None:
