@@ -7,12 +7,13 @@ text, and unknown variables are errors — found at preview, before anything is 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from bot.progress.milestones import milestones_for_sector, next_suggested
 from bot.rendering import label
@@ -22,6 +23,8 @@ __all__ = ["VARIABLES", "PersonalText", "TemplateProblem", "check_text", "render
 
 VARIABLES = ("nama", "usaha", "langkah_berikutnya", "kelompok")
 MAX_TEXT = 2000
+# Jinja2 tags; everything between them is the coach's literal text.
+_TAGS = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.DOTALL)
 
 
 class TemplateProblem(ValueError):
@@ -38,6 +41,12 @@ class PersonalText:
 @lru_cache(maxsize=1)
 def _environment() -> SandboxedEnvironment:
     return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+
+
+def _source(text: str) -> str:
+    """The template source with the coach's literal text escaped: autoescape covers only the
+    variables, and "<b>" typed by a coach must show as text, not become Telegram markup."""
+    return "".join(part if _TAGS.fullmatch(part) else str(escape(part)) for part in _TAGS.split(text))
 
 
 def _context(repos: Repositories, user: User, cohort: Cohort) -> dict[str, str]:
@@ -62,7 +71,7 @@ def check_text(text: str) -> None:
     if len(text) > MAX_TEXT:
         raise TemplateProblem("too_long")
     try:
-        _environment().from_string(text).render({name: name for name in VARIABLES})
+        _environment().from_string(_source(text)).render({name: name for name in VARIABLES})
     except TemplateError as exc:
         raise TemplateProblem(str(exc)) from exc
 
@@ -70,7 +79,7 @@ def check_text(text: str) -> None:
 def render_for(repos: Repositories, text: str, user: User, cohort: Cohort) -> PersonalText:
     """The text for `user` (check_text first: this raises TemplateProblem on a bad text)."""
     try:
-        html = _environment().from_string(text).render(_context(repos, user, cohort))
+        html = _environment().from_string(_source(text)).render(_context(repos, user, cohort))
     except TemplateError as exc:
         raise TemplateProblem(str(exc)) from exc
     return PersonalText(Markup(html.strip()))
