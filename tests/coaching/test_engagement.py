@@ -12,7 +12,8 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from bot.coaching import events as event_rules
-from bot.coaching.audience import Audience, select as select_audience
+from bot.coaching.audience import Audience
+from bot.coaching.audience import select as select_audience
 from bot.coaching.broadcasts import broadcast_report, send_broadcast
 from bot.coaching.checkins import set_checkin
 from bot.coaching.cohort_view import member_rows
