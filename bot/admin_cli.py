@@ -183,7 +183,7 @@ def cohort_show(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _telegram_id(channel: str, external_id: str) -> int | None:
-    return int(external_id) if channel == "telegram" and external_id.isdigit() else None
+    return int(external_id) if channel == "telegram" and external_id.isascii() and external_id.isdigit() else None
 
 
 # -- outbox -----------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def parse_line(line: str, user: UserRef, choices: list[Button]) -> Incoming | None:
     """One typed line as the core's input: a button number, a /command, or text."""
     text = line.strip()
-    if text.isdigit() and 1 <= int(text) <= len(choices):
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= len(choices):
         return Incoming(user, "button", data=choices[int(text) - 1].data)
     if text.startswith("/") and len(text) > 1:
         command, _, args = text[1:].partition(" ")

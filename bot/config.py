@@ -126,6 +126,7 @@ class EngagementSection(_Section):
 class BotSection(_Section):
     default_locale: Literal["id", "en"] = "id"
     topic_page_size: int = Field(6, ge=1, le=10)
+    flow_minutes: int = Field(30, ge=1)
 
 
 class Settings(_Section):
@@ -176,7 +177,7 @@ class Settings(_Section):
         ids = {("telegram", str(i)) for i in self.coaching.admin_telegram_ids}
         ids |= {("terminal", name) for name in self.coaching.admin_terminal_users}
         for part in os.environ.get(ADMIN_IDS_ENV, "").replace(";", ",").split(","):
-            if part.strip().isdigit():
+            if part.strip().isascii() and part.strip().isdigit():
                 ids.add(("telegram", part.strip()))
         return frozenset(ids)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rapidfuzz import fuzz, process
+
 from bot.coaching.links import DeepLink, parse_payload
 from bot.core import callbacks
 from bot.core.messages import Button, Reply
@@ -26,6 +28,29 @@ MAX_FIELD_CHARS = 120
 MAX_PAYLOAD_CHARS = 40
 
 DeepLinkHandler = Callable[[Turn, DeepLink], list[Reply]]
+
+# Words people type for each sector at the sector step (typos are matched loosely).
+SECTOR_WORDS: dict[str, tuple[str, ...]] = {
+    "food": ("makanan", "minuman", "makan", "kuliner", "kue", "snack", "keripik", "kripik", "catering",
+             "katering", "sambal", "kopi", "food", "drink", "panganan", "jajanan", "roti"),
+    "craft": ("kerajinan", "batik", "fesyen", "fashion", "jahit", "konveksi", "anyaman", "tenun", "craft",
+              "handmade", "rajut", "souvenir"),
+    "agri": ("pertanian", "tani", "petani", "perikanan", "ikan", "ternak", "peternakan", "kebun", "sawah",
+             "agri", "farming", "farm"),
+    "trade": ("warung", "toko", "dagang", "jualan", "kelontong", "retail", "grosir", "shop", "trade"),
+    "service": ("jasa", "servis", "service", "laundry", "salon", "bengkel", "cukur", "ojek", "rental"),
+    "other": ("lainnya", "lain", "other", "lain-lain"),
+}  # fmt: skip
+_SECTOR_BY_WORD = {word: sector for sector, words in SECTOR_WORDS.items() for word in words}
+
+
+def sector_from_text(text: str) -> str | None:
+    """The sector a typed answer names ("makanan", "krajinan batik", "warung sembako"), or None."""
+    for word in text.lower().replace(",", " ").replace("/", " ").split():
+        match = process.extractOne(word, _SECTOR_BY_WORD.keys(), scorer=fuzz.ratio, score_cutoff=80)
+        if match is not None:
+            return _SECTOR_BY_WORD[match[0]]
+    return None
 
 
 class AccountFlow:
@@ -137,8 +162,10 @@ class AccountFlow:
             field = "name"
         if value is not None:
             value = " ".join(value.split())[:MAX_FIELD_CHARS] or None
-            if field == "sector":
-                value = value if value in SECTORS else None
+            if field == "sector" and value is not None and value not in SECTORS:
+                value = sector_from_text(value)
+                if value is None:  # not understood: ask again rather than drop the answer
+                    return [turn.say("onboarding_sector_retry")] + self.ask_field(turn, state, "sector")
             if value is not None:
                 turn.repos.users.update_profile(turn.user, **{field: value})
                 coach = turn.repos.coaches.for_user(turn.user.id) if field == "name" else None

@@ -13,6 +13,61 @@ from index import TOPICS, Entry, SearchIndex, SearchResult
 
 __all__ = ["AdviceFlow"]
 
+# First words that make a message a question even when search is unsure ("gmn", "piye", "how").
+QUESTION_WORDS = frozenset(
+    {
+        "gmn",
+        "gimana",
+        "gmana",
+        "bgmn",
+        "bagaimana",
+        "apa",
+        "apakah",
+        "apa2",
+        "berapa",
+        "brp",
+        "brapa",
+        "kapan",
+        "kpn",
+        "dimana",
+        "dmn",
+        "mana",
+        "kenapa",
+        "knp",
+        "mengapa",
+        "siapa",
+        "bisakah",
+        "boleh",
+        "bole",
+        "piye",
+        "pripun",
+        "opo",
+        "endi",
+        "kepiye",
+        "cara",
+        "carane",
+        "caranya",
+        "syarat",
+        "syaratnya",
+        "tanya",
+        "tolong",
+        "mohon",
+        "how",
+        "what",
+        "why",
+        "when",
+        "where",
+        "which",
+        "can",
+        "could",
+        "should",
+        "is",
+        "are",
+        "do",
+        "does",
+    }
+)
+
 
 class AdviceFlow:
     """Answers from the knowledge base."""
@@ -34,9 +89,19 @@ class AdviceFlow:
             return [turn.say("no_answer", suggestions=[], buttons=rows)]
         close = self._close_hits(result)
         if len(close) > 1:
-            rows = tuple((Button(e.title, callbacks.encode("e", e.id, question_id or 0)),) for e in close)
+            rows = tuple((Button(_title(turn, e), callbacks.encode("e", e.id, question_id or 0)),) for e in close)
             return [turn.say("did_you_mean", buttons=rows)]
         return [self.answer_card(turn, result.hits[0].entry, question_id)]
+
+    def is_question(self, text: str) -> bool:
+        """Whether a message typed where a name or a number was expected is really a question
+        ("gmn cara daftar nib" at the name step): then the dialogue steps aside."""
+        words = text.lower().split()
+        if not words:
+            return False
+        if "?" in text or words[0].strip("?,.!") in QUESTION_WORDS:
+            return True
+        return len(words) >= 3 and self.index.search(text, k=3).answered
 
     def _close_hits(self, result: SearchResult) -> list[Entry]:
         """Hits answerable and within the configured margin of the best: too close to guess."""
@@ -70,7 +135,7 @@ class AdviceFlow:
         for related_id in entry.related[:3]:
             related = self.index.by_id.get(related_id)
             if related is not None:
-                rows.append((Button(turn.label("see_also", related.title), callbacks.encode("e", related.id)),))
+                rows.append((Button(turn.label("see_also", _title(turn, related)), callbacks.encode("e", related.id)),))
         # The question log knows which entry answered; a card reached by a button names it.
         ask = callbacks.encode("coach", question_id) if question_id else callbacks.encode("coach", 0, entry.id)
         rows.append((Button(turn.label("ask_coach"), ask),))
@@ -82,7 +147,7 @@ class AdviceFlow:
         entry = self.index.by_id.get(args[0])
         if entry is None:
             return [turn.say("expired_button")]
-        question_id = int(args[1]) if len(args) > 1 and args[1].isdigit() else None
+        question_id = int(args[1]) if len(args) > 1 and args[1].isascii() and args[1].isdigit() else None
         if question_id and not turn.repos.questions.owned_by(question_id, turn.user.id):
             question_id = None  # another user's question id: no feedback buttons for it
         return [self.answer_card(turn, entry, question_id)]
@@ -112,12 +177,12 @@ class AdviceFlow:
         topic, page = args[0], int(args[1])
         if topic not in TOPICS:
             return [turn.say("expired_button")]
-        entries = sorted((e for e in self.index.entries if e.topic == topic), key=lambda e: e.title)
+        entries = sorted((e for e in self.index.entries if e.topic == topic), key=lambda e: _title(turn, e))
         size = self.settings.bot.topic_page_size
         pages = max(1, ceil(len(entries) / size))
         page = min(max(page, 1), pages)
         rows: list[tuple[Button, ...]] = [
-            (Button(e.title, callbacks.encode("e", e.id)),) for e in entries[(page - 1) * size : page * size]
+            (Button(_title(turn, e), callbacks.encode("e", e.id)),) for e in entries[(page - 1) * size : page * size]
         ]
         paging = []
         if page > 1:
@@ -129,3 +194,8 @@ class AdviceFlow:
         rows.append((Button(turn.label("back_to_topics"), callbacks.encode("topics")),))
         text = render(turn.locale, "topic_entries", topic_name=turn.label("topic", topic), page=page, pages=pages)
         return [Reply(text, tuple(rows), edit=True)]
+
+
+def _title(turn: Turn, entry: Entry) -> str:
+    """An entry's title in the user's language (the cards themselves are Indonesian)."""
+    return entry.title_en if turn.locale == "en" and entry.title_en else entry.title

@@ -310,7 +310,7 @@ class CoachFlow:
     # -- admin: coach invites -----------------------------------------------------------------
 
     def invite_command(self, turn: Turn, args: str) -> list[Reply]:
-        if args.strip().isdigit():
+        if args.strip().isascii() and args.strip().isdigit():
             return self._invite(turn, int(args.strip()))
         institutions = turn.repos.coaches.institutions()
         if not institutions:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from bot.coaching.access import Who, actor_for
 from bot.coaching.links import DeepLink
 from bot.config import Settings
-from bot.core.account_flow import ONBOARDING_STATE, AccountFlow
+from bot.core.account_flow import ONBOARDING_STATE, PROFILE_EDIT_STATE, AccountFlow
 from bot.core.advice_flow import AdviceFlow
 from bot.core.coach_flow import CoachFlow
 from bot.core.dispatch import Dispatcher
@@ -49,7 +49,8 @@ class Conversation:
         self.now = now  # injectable clock (tests fix it); timezone-aware
         self.account = AccountFlow(self._deep_link, self._store_consenting_user)
         self.advice = AdviceFlow(settings, index)
-        self.progress = ProgressFlow(index, now=now)
+        # One clock for the whole core: tests move `conversation.now` and every flow follows.
+        self.progress = ProgressFlow(index, now=lambda: self.now())
         self.member = MemberFlow(index, self._start_onboarding)
         self.coach = CoachFlow(settings)
         self.routes = build_routes(self.account, self.advice, self.progress, self.member, self.coach)
@@ -101,6 +102,9 @@ class Conversation:
 
     def _dispatch(self, turn: Turn, incoming: Incoming) -> list[Reply]:
         if incoming.kind == "command":
+            if turn.consented:
+                # A command leaves whatever dialogue was going on (it may start its own).
+                turn.repos.states.clear(turn.user.id)
             return self.dispatcher.command(turn, incoming.command, incoming.args, self.account.help)
         if incoming.kind == "button":
             return self.dispatcher.button(turn, incoming.data)
@@ -118,10 +122,24 @@ class Conversation:
         state = turn.repos.states.get(turn.user.id) if turn.consented else None
         if state is not None:
             route = self.dispatcher.state_route(state.state)
-            if route is not None:
+            expired = state.updated_at < turn.now - timedelta(minutes=self.settings.bot.flow_minutes)
+            if route is not None and not expired and not self._steps_aside(turn, state.state, dict(state.data), text):
                 return self.dispatcher.state(turn, route, state.state, dict(state.data), text)
-            turn.repos.states.clear(turn.user.id)  # a state this version no longer knows
+            # Expired, unknown to this version, or a question where a name or number was
+            # expected: the dialogue steps aside and the message is read afresh.
+            turn.repos.states.clear(turn.user.id)
+            if state.state == ONBOARDING_STATE and not expired:
+                return [*self.advice.question(turn, text), turn.say("onboarding_later")]
         return self.advice.question(turn, text)
+
+    def _steps_aside(self, turn: Turn, state: str, data: dict[str, object], text: str) -> bool:
+        """True when a message in a dialogue that expects a name, a place or a figure is
+        clearly a question instead (and, for a figure, does not read as one)."""
+        if state in (ONBOARDING_STATE, PROFILE_EDIT_STATE):
+            return data.get("field") != "sector" and self.advice.is_question(text)
+        if state.startswith(ProgressFlow.STATE_PREFIX):
+            return not self.progress.reads(turn, data, text) and self.advice.is_question(text)
+        return False
 
     def _native_reply(self, turn: Turn, text: str, reply_to: int) -> list[Reply] | None:
         """A Telegram reply to a message the outbox delivered: a coach answering a forwarded

@@ -95,7 +95,7 @@ class MemberFlow:
 
     def ask_button(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
         """ "Ask my coach" under an answer or an "I don't know": about that question."""
-        question_id = int(args[0]) if args and args[0].isdigit() else 0
+        question_id = int(args[0]) if args and args[0].isascii() and args[0].isdigit() else 0
         entry_id = args[1] if len(args) > 1 and args[1] in self.index.by_id else None
         question = turn.repos.questions.by_id(question_id) if question_id else None
         if question is not None and question.user_id != turn.user.id:

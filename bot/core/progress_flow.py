@@ -21,7 +21,13 @@ from bot.progress.errors import AmountError, MonthError, ProgressInputError
 from bot.progress.milestones import Milestone, milestones_for_sector, next_suggested
 from bot.progress.months import parse_month
 from bot.progress.numbers import parse_amount, parse_count
-from bot.progress.umkm_class import UmkmClass, annual_sales_from_monthly, classify
+from bot.progress.umkm_class import (
+    AnnualSales,
+    Classification,
+    UmkmClass,
+    annual_sales_from_monthly,
+    classify,
+)
 from bot.rendering import render
 from bot.storage import utcnow
 from index import SearchIndex
@@ -31,11 +37,15 @@ __all__ = ["KIND_WORDS", "ProgressFlow", "WIB"]
 # Western Indonesia Time (no daylight saving): "this month" is the user's month.
 WIB = timezone(timedelta(hours=7), "WIB")
 CATAT_STATE = "progress.catat"
+CONFIRM_STATE = "progress.confirm"
+# A figure this many times the month before is more often a typo (extra zeros) than news.
+SURPRISE_FACTOR = 20
 STORAGE_KINDS = ("omzet", "modal", "workers", "units")
 MONEY_KINDS = frozenset({"omzet", "modal"})
 # What people type after /catat -> the stored kind.
 KIND_WORDS: dict[str, str] = {
-    "omzet": "omzet", "omset": "omzet", "penjualan": "omzet", "sales": "omzet",
+    "omzet": "omzet", "omset": "omzet", "penjualan": "omzet", "sales": "omzet", "revenue": "omzet",
+    "turnover": "omzet", "pendapatan": "omzet",
     "modal": "modal", "capital": "modal",
     "pekerja": "workers", "karyawan": "workers", "workers": "workers", "worker": "workers",
     "produksi": "units", "unit": "units", "units": "units", "production": "units",
@@ -73,22 +83,39 @@ def _rupiah_or_none(value: int | None) -> str | None:
     return None if value is None else format_rupiah(value)
 
 
-def _split_value_and_month(words: list[str], today: date) -> tuple[str, date]:
-    """Split "2,5jt bulan lalu" into the number text and the month.
+def _read_value_and_month(words: list[str], today: date, parse: Callable[[str], int]) -> tuple[int, date]:
+    """Read "2,5jt bulan lalu" as the value and the month it is for.
 
-    The shortest number prefix whose rest reads as a month wins ("750rb 3 bulan lalu"),
-    so a month never swallows part of a multi-word number ("1 juta 500 ribu").
-    Raises MonthError for a readable but refused month (future, too old).
+    The shortest number prefix whose rest reads as a month wins ("750rb 3 bulan lalu"), so a
+    month never swallows part of a multi-word number ("1 juta 500 ribu"). A month that is
+    readable but refused (future, before 2000) is reported only when the words before it are
+    a number: in "Juli 2026 bulan lalu" the problem is the missing amount, not the year 2026.
+    Raises AmountError or MonthError.
     """
+    refused: MonthError | None = None
     for cut in range(1, len(words)):
         try:
             month = parse_month(" ".join(words[cut:]), today)
         except MonthError as error:
-            if error.code == "unknown":
-                continue
-            raise
-        return " ".join(words[:cut]), month
-    return " ".join(words), today.replace(day=1)
+            if error.code != "unknown" and refused is None and _reads(parse, words[:cut]):
+                refused = error
+            continue
+        if _reads(parse, words[:cut]):
+            return parse(" ".join(words[:cut])), month
+    try:
+        return parse(" ".join(words)), today.replace(day=1)
+    except AmountError:
+        if refused is not None:
+            raise refused from None
+        raise
+
+
+def _reads(parse: Callable[[str], int], words: list[str]) -> bool:
+    try:
+        parse(" ".join(words))
+    except AmountError:
+        return False
+    return True
 
 
 class ProgressFlow:
@@ -134,7 +161,21 @@ class ProgressFlow:
     def delete_button(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
         return self._delete_answer(turn, args[0], int(args[1]))
 
+    def reads(self, turn: Turn, data: dict[str, object], text: str) -> bool:
+        """Whether `text` is an answer this dialogue understands (a kind, or a figure)."""
+        kind = data.get("kind")
+        if kind not in STORAGE_KINDS:
+            return text.strip().lower() in KIND_WORDS
+        parse = (lambda t: parse_amount(t, english=turn.locale == "en")) if kind in MONEY_KINDS else parse_count
+        try:
+            _read_value_and_month(text.split(), self.today(), parse)
+        except ProgressInputError:
+            return False
+        return True
+
     def text(self, turn: Turn, state: str, data: dict[str, object], text: str) -> list[Reply]:
+        if state == CONFIRM_STATE:  # typed instead of pressing: a new value for the same figure
+            return self._catat_value(turn, str(data.get("kind")), text, guided=True)
         if state != CATAT_STATE:
             turn.repos.states.clear(turn.user.id)
             return [turn.say("cancelled")]
@@ -176,10 +217,13 @@ class ProgressFlow:
 
     def _catat_value(self, turn: Turn, kind: str, text: str, *, guided: bool) -> list[Reply]:
         today = self.today()
+        english = turn.locale == "en"
+
+        def parse(number: str) -> int:
+            return parse_amount(number, english=english) if kind in MONEY_KINDS else parse_count(number)
+
         try:
-            number_text, month = _split_value_and_month(text.split(), today)
-            parse = parse_amount if kind in MONEY_KINDS else parse_count
-            value = parse(number_text)
+            value, month = _read_value_and_month(text.split(), today, parse)
         except ProgressInputError as error:
             # Keep (or start) the guided state so the next message is a retry.
             turn.repos.states.set(turn.user.id, CATAT_STATE, {"kind": kind}, at=self.now())
@@ -188,7 +232,11 @@ class ProgressFlow:
             return [turn.say("catat_invalid", kind=kind, problem=problem, code=error.code)]
         return self._store(turn, kind, month, value)
 
-    def _store(self, turn: Turn, kind: str, month: date, value: int) -> list[Reply]:
+    def _store(self, turn: Turn, kind: str, month: date, value: int, *, confirmed: bool = False) -> list[Reply]:
+        if not confirmed:
+            reason = self._surprise(turn, kind, month, value)
+            if reason is not None:
+                return [self._confirm(turn, kind, month, value, reason)]
         user_id, now = turn.user.id, self.now()
         before = turn.repos.figures.current(user_id, kind).get(month)
         turn.repos.figures.record(user_id, kind, month, value, at=now)
@@ -208,12 +256,51 @@ class ProgressFlow:
             )
         ]
 
-    def _update_class(self, turn: Turn, now: datetime) -> ClassStatus | None:
-        """Classify from the last 12 months of omzet and the latest modal; store a change."""
-        user_id = turn.user.id
+    def _surprise(self, turn: Turn, kind: str, month: date, value: int) -> str | None:
+        """Why this figure should be confirmed before it is stored, if it should."""
+        values = turn.repos.figures.current(turn.user.id, kind)
+        earlier = [m for m in values if m < month]
+        if earlier and values[max(earlier)] > 0 and value > SURPRISE_FACTOR * values[max(earlier)]:
+            return "jump"
+        if kind in MONEY_KINDS:
+            latest = turn.repos.classes.latest(turn.user.id)
+            now = self._classification(turn, {(kind, month): value})
+            if latest is not None and now is not None and now[0].cls.value != latest.umkm_class:
+                return "class"
+        return None
+
+    def _confirm(self, turn: Turn, kind: str, month: date, value: int, reason: str) -> Reply:
+        data = {"kind": kind, "month": month.isoformat(), "value": value}
+        turn.repos.states.set(turn.user.id, CONFIRM_STATE, data, at=self.now())
+        row = (
+            Button(turn.label("confirm_save"), callbacks.encode("cc", "y")),
+            Button(turn.label("confirm_retype"), callbacks.encode("cc", "n")),
+        )
+        return turn.say(
+            "catat_confirm", kind=kind, month=month, value=_display(turn.locale, kind, value), reason=reason,
+            buttons=(row,),
+        )  # fmt: skip
+
+    def confirm_button(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
+        state = turn.repos.states.get(turn.user.id)
+        if state is None or state.state != CONFIRM_STATE:
+            return [turn.say("expired_button")]
+        kind = str(state.data["kind"])
+        if args[0] != "y":
+            return self._catat_kind(turn, kind)
+        return self._store(turn, kind, date.fromisoformat(str(state.data["month"])), int(state.data["value"]),
+                           confirmed=True)  # fmt: skip
+
+    def _classification(
+        self, turn: Turn, pending: dict[tuple[str, date], int] | None = None
+    ) -> tuple[Classification, AnnualSales | None, int | None] | None:
+        """The class from the last 12 months of omzet and the latest modal (with `pending`
+        figures counted as if stored); None without figures."""
         this_month = self.today().replace(day=1)
-        sales = turn.repos.figures.current(user_id, "omzet")
-        capitals = turn.repos.figures.current(user_id, "modal")
+        sales = turn.repos.figures.current(turn.user.id, "omzet")
+        capitals = turn.repos.figures.current(turn.user.id, "modal")
+        for (kind, month), value in (pending or {}).items():
+            (sales if kind == "omzet" else capitals)[month] = value
         annual = None
         try:
             annual = annual_sales_from_monthly(sales, this_month) if sales else None
@@ -222,7 +309,16 @@ class ProgressFlow:
         capital = capitals[max(capitals)] if capitals else None
         if annual is None and capital is None:
             return None
-        result = classify(None if annual is None else annual.total, capital)
+        return classify(None if annual is None else annual.total, capital), annual, capital
+
+    def _update_class(self, turn: Turn, now: datetime) -> ClassStatus | None:
+        """Classify from the stored figures; store a change of class."""
+        user_id = turn.user.id
+        this_month = self.today().replace(day=1)
+        found = self._classification(turn)
+        if found is None:
+            return None
+        result, annual, capital = found
         latest = turn.repos.classes.latest(user_id)
         previous = None if latest is None else latest.umkm_class
         added = turn.repos.classes.add_if_changed(user_id, result.cls.value, this_month, at=now)
@@ -260,11 +356,7 @@ class ProgressFlow:
         for milestone in milestones:
             is_done = milestone.id in done
             title = self._title(turn, milestone)
-            row = [
-                Button(
-                    turn.label("milestone", is_done, title), callbacks.encode("ms", milestone.id)
-                )
-            ]
+            row = [Button(turn.label("milestone", is_done, title), callbacks.encode("ms", milestone.id))]
             knowledge_id = milestone.knowledge_for(turn.user.sector)
             if not is_done and knowledge_id in self.index.by_id:
                 row.append(Button(turn.label("milestone_how"), callbacks.encode("e", knowledge_id)))

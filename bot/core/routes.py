@@ -9,11 +9,12 @@ from bot.core.advice_flow import AdviceFlow
 from bot.core.coach_flow import NEW_COHORT_STATE, REPLY_STATE, CoachFlow
 from bot.core.dispatch import ButtonRoute, CommandRoute, Routes, StateRoute
 from bot.core.member_flow import ASK_STATE, FOLLOW_UP_STATE, MemberFlow
-from bot.core.progress_flow import CATAT_STATE, ProgressFlow
+from bot.core.progress_flow import ProgressFlow
 
 __all__ = ["build_routes"]
 
 ANYONE, MEMBER, COACH, ADMIN = Who.ANYONE, Who.MEMBER, Who.COACH, Who.ADMIN
+PROGRESS_STATES = "progress"  # progress.catat, progress.confirm
 
 
 def build_routes(
@@ -57,6 +58,7 @@ def build_routes(
             ButtonRoute("ck", progress.kind_button, MEMBER),
             ButtonRoute("ms", progress.milestone_button, MEMBER),
             ButtonRoute("hp", progress.delete_button, MEMBER),
+            ButtonRoute("cc", progress.confirm_button, MEMBER),
             # member side of coaching
             ButtonRoute("coach", member.ask_button, MEMBER),
             ButtonRoute("ks", member.send, MEMBER),
@@ -88,7 +90,7 @@ def build_routes(
         states=(
             StateRoute(ONBOARDING_STATE, account.profile_text, MEMBER),
             StateRoute(PROFILE_EDIT_STATE, account.profile_text, MEMBER),
-            StateRoute(CATAT_STATE, progress.text, MEMBER),
+            StateRoute(PROGRESS_STATES, progress.text, MEMBER),
             StateRoute(ASK_STATE, member.ask_text, MEMBER),
             StateRoute(FOLLOW_UP_STATE, member.follow_up_text, MEMBER),
             StateRoute(NEW_COHORT_STATE, coach.new_cohort_text, COACH),

@@ -38,6 +38,10 @@ _LAST_MONTH = frozenset(
     {"bulan lalu", "bln lalu", "bulan kemarin", "bln kemarin", "bulan kemaren", "last month"}
 )
 _NEXT_MONTH = frozenset({"bulan depan", "bln depan", "next month"})
+# The same month a year ago (a monthly figure "tahun lalu" is this month last year).
+_LAST_YEAR = frozenset(
+    {"tahun lalu", "thn lalu", "th lalu", "setahun lalu", "setahun yang lalu", "last year", "a year ago"}
+)
 
 _MONTHS_AGO = re.compile(
     r"(?P<n>.+?)\s*(?:bulan|bln)\s+(?:yang\s+|yg\s+)?(?:lalu|kemarin|kemaren|sebelumnya)"
@@ -98,6 +102,8 @@ def parse_month(text: str | None, today: date) -> date:
         return add_months(current, -1)
     if cleaned in _NEXT_MONTH:
         raise MonthError("future", text)
+    if cleaned in _LAST_YEAR:
+        return add_months(current, -12)
     if match := _MONTHS_AGO.fullmatch(cleaned):
         return _months_ago(match.group("n") or match.group("n_en"), current, text)
     if match := _NAME_YEAR.fullmatch(cleaned):

@@ -44,8 +44,11 @@ MAX_COUNT = 1_000_000_000
 
 # Unit nouns people add after a count ("5 orang", "200 pcs"); they carry no value.
 COUNT_UNIT_WORDS = frozenset(
-    {"orang", "org", "karyawan", "pekerja", "pegawai", "buah", "bh", "pcs", "unit", "biji"}
-)
+    {"orang", "org", "karyawan", "pekerja", "pegawai", "buah", "bh", "pcs", "unit", "biji",
+     "bungkus", "bks", "pack", "pak", "porsi", "botol", "btl", "toples", "lembar", "lbr", "potong",
+     "kotak", "box", "dus", "kardus", "ikat", "ekor", "kg", "kilo", "liter", "ltr", "pasang",
+     "set", "cup", "gelas", "mangkok", "piring", "karung", "sak", "kodi", "lusin", "people", "pieces"}
+)  # fmt: skip
 # Currency markers around an amount ("Rp", "Rp.", "IDR", "... rupiah").
 _CURRENCY_WORDS = frozenset({"rp", "idr", "rupiah"})
 # Longer text is a sentence, not an amount; the cap also bounds the word splitter's
@@ -86,7 +89,7 @@ _DIGIT_WORDS = {
 }  # fmt: skip
 _SCALE_WORDS = {
     "ribu": _THOUSAND, "rebu": _THOUSAND, "thousand": _THOUSAND,
-    "juta": _MILLION, "million": _MILLION,
+    "juta": _MILLION, "million": _MILLION, "mio": _MILLION, "millions": _MILLION,
     "miliar": _BILLION, "milyar": _BILLION, "miliyar": _BILLION, "billion": _BILLION,
     "triliun": _TRILLION, "trilyun": _TRILLION, "trillion": _TRILLION,
 }  # fmt: skip
@@ -103,6 +106,8 @@ _SE_SCALE_WORDS = {
     "setriliun": _TRILLION,
 }  # fmt: skip
 _PART_WORDS = {"setengah": Decimal("0.5"), "seperempat": Decimal("0.25")}
+# In English "2.5m" is 2.5 million and "1.2b" 1.2 billion ("m" is miliar in Indonesian writing).
+_ENGLISH_ABBREVIATIONS = {"m": _MILLION, "mn": _MILLION, "mil": _MILLION, "b": _BILLION, "bn": _BILLION}
 
 
 @cache
@@ -130,7 +135,8 @@ def _vocabulary() -> dict[str, _Token]:
 
 _LEXER = re.compile(
     r"""
-    (?P<num>\d{1,3}(?:[ \u00a0]\d{3})+(?![\d.,])   # spaced thousands: 2 500 000
+    (?P<frac>\d+/\d+)                             # 1/2, as in "2 1/2 juta"
+    |(?P<num>\d{1,3}(?:[ \u00a0]\d{3})+(?![\d.,])  # spaced thousands: 2 500 000
            |\d+(?:[.,]\d+)*)                       # 2.500.000 / 2,5 / 2500
     |(?P<word>[a-z]+)
     |(?P<minus>[-\u2212])
@@ -166,7 +172,7 @@ def _segment(word: str) -> list[_Token] | None:
     return None
 
 
-def _lex(text: str, ignored: frozenset[str]) -> list[_Token]:
+def _lex(text: str, ignored: frozenset[str], english: bool = False) -> list[_Token]:
     """Turn the lower-cased text into tokens; anything unrecognised is not a number."""
     text = _TRAILING_DASH.sub("", text)
     tokens: list[_Token] = []
@@ -176,18 +182,30 @@ def _lex(text: str, ignored: frozenset[str]) -> list[_Token]:
         if match is None:
             raise _NotANumber
         pos = match.end()
-        if match.lastgroup == "num":
+        if match.lastgroup == "frac":
+            tokens.append(_fraction(match.group()))
+        elif match.lastgroup == "num":
             tokens.append(_Token(_Kind.NUM, raw=match.group()))
         elif match.lastgroup == "minus":
             tokens.append(_Token(_Kind.MINUS, raw="-"))
         elif match.lastgroup == "word":
-            tokens.extend(_word_tokens(match.group(), ignored))
+            tokens.extend(_word_tokens(match.group(), ignored, english))
     return tokens
 
 
-def _word_tokens(word: str, ignored: frozenset[str]) -> list[_Token]:
+def _fraction(raw: str) -> _Token:
+    """A proper fraction ("1/2", "3/4") read like "setengah"."""
+    top, bottom = (Decimal(part) for part in raw.split("/"))
+    if bottom == 0 or not 0 < top < bottom:
+        raise _NotANumber
+    return _Token(_Kind.PART, top / bottom, raw)
+
+
+def _word_tokens(word: str, ignored: frozenset[str], english: bool = False) -> list[_Token]:
     if word in ignored:
         return []
+    if english and word in _ENGLISH_ABBREVIATIONS:
+        return [_Token(_Kind.SCALE, _ENGLISH_ABBREVIATIONS[word], word)]
     if word in _SCALE_ABBREVIATIONS:
         return [_Token(_Kind.SCALE, _SCALE_ABBREVIATIONS[word], word)]
     segmented = _segment(word)
@@ -286,9 +304,22 @@ class _Reader:
                 raise _NotANumber
             return self.total
         if self.last_scale is not None and self.last_scale > _THOUSAND and self.pending_literal:
-            # "1jt500" / "1 juta 500": 1.000.500 or 1.500.000? Refuse to guess money.
-            raise _NotANumber
+            return self.total + self._trailing_digits()
         return self.total + self._close_group()
+
+    def _trailing_digits(self) -> Decimal:
+        """Digits after a scale with no unit of their own, as people type them: "2jt500" is
+        2.500.000 (the next scale down) and "2jt5" 2,5 juta. Two digits ("1jt50": 1.050.000 or
+        1.500.000?) or anything else after the scale stays unread: money is not guessed."""
+        raw = self.tokens[-1].raw
+        assert self.last_scale is not None
+        if self.level < 4 or self.fraction is not None or self.koma_digits is not None or not raw.isdigit():
+            raise _NotANumber
+        if len(raw) == 3:
+            return Decimal(raw) * self.last_scale / _THOUSAND
+        if len(raw) == 1:
+            return Decimal(raw) * self.last_scale / 10
+        raise _NotANumber
 
     def _read_koma_digit(self, token: _Token) -> bool:
         """After "koma", digits are read one by one ("satu koma dua lima" = 1,25)."""
@@ -411,14 +442,14 @@ def _split_sign(tokens: list[_Token]) -> tuple[bool, list[_Token]]:
     return False, tokens
 
 
-def _read(text: str | None, ignored: frozenset[str], max_value: int) -> int:
+def _read(text: str | None, ignored: frozenset[str], max_value: int, english: bool = False) -> int:
     """Shared pipeline: empty -> grammar -> sign -> whole number -> cap."""
     if text is None or not text.strip():
         raise AmountError("empty", text)
     if len(text) > _MAX_TEXT_LENGTH:
         raise AmountError("not_a_number", text)
     try:
-        negative, tokens = _split_sign(_lex(text.strip().lower(), ignored))
+        negative, tokens = _split_sign(_lex(text.strip().lower(), ignored, english))
         value = _Reader(tokens).read()
     except (_NotANumber, InvalidOperation):
         raise AmountError("not_a_number", text) from None
@@ -431,14 +462,15 @@ def _read(text: str | None, ignored: frozenset[str], max_value: int) -> int:
     return int(value)
 
 
-def parse_amount(text: str, *, max_value: int = MAX_MONTHLY_AMOUNT) -> int:
-    """Read a rupiah amount such as "2,5jt", "Rp 2.000.000,-" or "dua setengah juta".
+def parse_amount(text: str, *, max_value: int = MAX_MONTHLY_AMOUNT, english: bool = False) -> int:
+    """Read a rupiah amount such as "2,5jt", "Rp 2.000.000,-", "2 1/2 juta", "2jt500" or
+    "dua setengah juta"; with `english`, "2.5m" is 2.5 million (in Indonesian "m" is miliar).
 
     Raises `AmountError` with code "empty", "not_a_number", "negative", "too_large"
     (above `max_value`, inclusive cap) or "fraction" (part of a rupiah, which almost
     always means a missing unit: "2,5" instead of "2,5 jt").
     """
-    return _read(text, _CURRENCY_WORDS, max_value)
+    return _read(text, _CURRENCY_WORDS, max_value, english)
 
 
 def parse_count(

@@ -163,3 +163,69 @@ def test_split_message_keeps_parts_under_the_limit() -> None:
     parts = split_message(text)
     assert len(parts) > 1 and all(len(p) <= 4096 for p in parts)
     assert " ".join(" ".join(parts).split()) == " ".join(text.split())
+
+
+def test_a_question_at_the_name_step_is_answered_and_not_saved_as_the_name(chat: Chat) -> None:
+    chat.say("/start")
+    chat.press("Setuju")
+    replies = chat.say("gmn cara daftar nib")
+    assert replies[0].text.startswith("<b>Cara mengurus NIB")
+    assert "/profil" in replies[-1].text
+    with chat.conversation.database.transaction() as session:
+        assert session.scalars(select(User)).one().name is None
+        assert session.scalar(select(func.count()).select_from(ConversationState)) == 0
+
+
+def test_a_typed_sector_is_understood(chat: Chat) -> None:
+    chat.say("/start")
+    chat.press("Setuju")
+    chat.say("Siti")
+    assert "kota/kabupaten" in chat.say("krajinan batik")[0].text  # typo and all
+    chat.say("/profil")
+    assert "Kerajinan, batik, fesyen" in chat.last[0].text
+    chat.press("Bidang usaha")
+    retry = chat.say("hmm entahlah")
+    assert "belum saya kenali" in retry[0].text and retry[1].buttons  # asked again, not dropped
+
+
+def test_after_a_bad_number_a_question_or_a_command_leaves_the_step(chat: Chat) -> None:
+    chat.consent()
+    chat.say("/catat omzet 2jt500ribuan")
+    assert "tidak bisa membaca angkanya" in chat.text
+    assert chat.say("gmn cara daftar nib")[0].text.startswith("<b>Cara mengurus NIB")
+    chat.say("/catat omzet banyak")
+    chat.say("/topik")  # a command leaves the step too
+    assert "angkanya" not in chat.say("syarat kur apa aja ya")[0].text
+
+
+def test_a_step_left_waiting_expires(chat: Chat) -> None:
+    from datetime import timedelta
+
+    chat.consent()
+    start = chat.conversation.now()
+    chat.say("/catat omzet")
+    chat.conversation.now = lambda: start + timedelta(minutes=31)
+    reply = chat.say("3jt")  # half an hour later this is no longer the answer to the step
+    assert "Tersimpan" not in reply[0].text
+
+
+def test_english_mode_shows_english_titles(chat: Chat) -> None:
+    chat.consent()
+    chat.say("/bahasa")
+    chat.press("English")
+    chat.say("/topik")
+    page = chat.press("Finance")[0]
+    entries = [b.label for row in page.buttons for b in row if b.data.startswith("v1|e|")]
+    assert entries and all(label.endswith("(English)") for label in entries)
+
+
+def test_after_erasure_the_next_message_stores_nothing_before_consent(chat: Chat) -> None:
+    chat.consent()
+    chat.say("/catat omzet 2jt")
+    chat.say("/hapus")
+    chat.press("Ya, hapus")
+    chat.say("/profil")
+    chat.say("gmn cara daftar nib")
+    with chat.conversation.database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 0
+        assert session.scalar(select(func.count()).select_from(QuestionLog)) == 0

@@ -24,7 +24,7 @@ JUNE, MAY = date(2026, 6, 1), date(2026, 5, 1)
 def clock(conversation: Conversation) -> list[datetime]:
     """The flow's clock, fixed; tests may move it by replacing clock[0]."""
     moments = [NOW]
-    conversation.progress.now = lambda: moments[0]
+    conversation.now = lambda: moments[0]
     return moments
 
 
@@ -172,6 +172,9 @@ def test_class_and_naik_kelas(user: Chat, core_database: Database):
     # 100jt x 12 = 1,2 M a year; Rp2 miliar + 1 reaches small: 800.000.001 to go.
     assert "Rp800.000.001" in user.text
     user.say("/catat omzet 200jt")  # a correction: 2,4 M a year
+    assert "mengubah kelas usaha" in user.text  # a class change is confirmed first
+    assert current(core_database, "omzet") == {JUNE: 100_000_000}
+    user.press("Ya, simpan")
     assert "naik kelas!" in user.text
     assert "Usaha Kecil" in user.text
     table = Base.metadata.tables["class_history"]
@@ -182,6 +185,34 @@ def test_class_and_naik_kelas(user: Chat, core_database: Database):
     assert "naik kelas" not in user.text.lower()
     user.say("/catat modal 2 miliar")  # capital alone makes it small too
     assert "Usaha Kecil" in user.text
+
+
+def test_a_figure_twenty_times_last_month_is_confirmed_before_saving(user: Chat, core_database: Database):
+    user.say("/catat omzet 3jt bulan lalu")
+    user.say("/catat omzet 90jt")  # 30x: maybe an extra zero
+    assert "lebih dari 20 kali" in user.text and JUNE not in current(core_database, "omzet")
+    user.press("Tulis ulang")
+    user.say("9jt")
+    assert current(core_database, "omzet")[JUNE] == 9_000_000
+
+
+def test_reading_forms_from_the_issue(user: Chat, core_database: Database):
+    user.say("/catat produksi 500 bungkus")
+    assert current(core_database, "units") == {JUNE: 500}
+    user.say("/catat omzet 2jt500")
+    assert current(core_database, "omzet") == {JUNE: 2_500_000}
+    user.say("/catat omzet 2 1/2 juta bulan lalu")
+    user.say("/catat omzet 2.5 mio tahun lalu")
+    assert current(core_database, "omzet")[date(2025, 6, 1)] == 2_500_000
+    user.say("/catat omzet Juli 2026 bulan lalu")  # no amount: say so, not "before 2000"
+    assert "2000" not in user.text
+
+
+def test_english_revenue_and_million(user: Chat, core_database: Database):
+    user.say("/bahasa")
+    user.press("English")
+    user.say("/catat revenue 2.5m")
+    assert current(core_database, "omzet") == {JUNE: 2_500_000}
 
 
 def test_progres_toggle_and_how_button(user: Chat, core_database: Database):

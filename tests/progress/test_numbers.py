@@ -101,8 +101,9 @@ INVALID_AMOUNTS = [
     ("satu koma lima puluh", "not_a_number"),
     ("lima belas puluh", "not_a_number"),
     ("kmt", "not_a_number"),  # abbreviations are not split out of words
-    ("1jt500", "not_a_number"),  # 1.000.500 or 1.500.000? refuse to guess
-    ("1 juta 500", "not_a_number"),
+    ("1jt50", "not_a_number"),  # 1.050.000 or 1.500.000? refuse to guess
+    ("1 juta 25", "not_a_number"),
+    ("2 3/2 juta", "not_a_number"),  # not a proper fraction
     ("2 jutaan", "not_a_number"),
     ("-2jt", "negative"),
     ("- Rp 2.000.000", "negative"),
@@ -191,3 +192,30 @@ def test_parse_count_cap_and_custom_unit_words() -> None:
     with pytest.raises(AmountError) as caught:
         parse_count("101", max_value=100)
     assert caught.value.code == "too_large"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2jt500", 2_500_000),  # digits after a scale are the next scale down, as typed
+        ("1 juta 500", 1_500_000),
+        ("2jt5", 2_500_000),
+        ("2 1/2 juta", 2_500_000),
+        ("1 3/4 jt", 1_750_000),
+        ("2.5 mio", 2_500_000),
+        ("2,5 m", 2_500_000_000),  # Indonesian writing: m is miliar
+    ],
+)
+def test_parse_amount_phone_forms(text: str, expected: int) -> None:
+    assert parse_amount(text) == expected
+
+
+def test_english_m_is_million() -> None:
+    assert parse_amount("2.5m", english=True) == 2_500_000
+    assert parse_amount("1.2b", english=True) == 1_200_000_000
+    assert parse_amount("2.5m") == 2_500_000_000
+
+
+def test_counts_with_everyday_units() -> None:
+    assert parse_count("500 bungkus") == 500
+    assert parse_count("12 botol") == 12
