@@ -102,8 +102,10 @@ class Conversation:
 
     def _dispatch(self, turn: Turn, incoming: Incoming) -> list[Reply]:
         if incoming.kind == "command":
-            if turn.consented:
-                # A command leaves whatever dialogue was going on (it may start its own).
+            route = self.dispatcher.command_route(incoming.command)
+            if turn.consented and (route is None or route.handler != self.account.cancel):
+                # A command leaves whatever dialogue was going on (it may start its own);
+                # /batal does the same and says so.
                 turn.repos.states.clear(turn.user.id)
             return self.dispatcher.command(turn, incoming.command, incoming.args, self.account.help)
         if incoming.kind == "button":
