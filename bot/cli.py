@@ -49,7 +49,8 @@ def result_text(result: SearchResult, locale: str) -> str:
         return html_to_text(render(locale, "small_talk", name=None))
     if not result.answered:
         return html_to_text(render(locale, "no_answer", suggestions=[]))
-    return html_to_text(render(locale, "answer", entry=result.hits[0].entry))
+    entry = result.hits[0].entry
+    return html_to_text(render(locale, "answer", entry=entry) + "\n\n" + render(locale, "answer_steps", entry=entry))
 
 
 def cmd_build_index(settings: Settings, args: argparse.Namespace) -> int:

@@ -117,7 +117,7 @@ def _nudge(
         f"nudge:{user.id}:{milestone.id}",  # once per member and milestone, ever
         "nudge_message",
         {"step": _title(milestone, user.locale)},
-        buttons=[[("nudge_how", (), callbacks.encode("e", entry_id))]],
+        buttons=[[("nudge_how", (), callbacks.encode("e", entry_id, "l"))]],
         subject=("checkin", cohort.id),
         not_before=quiet.release(now, cohort.timezone),
     )

@@ -18,7 +18,7 @@ def create_cohort(
     timezone: str,
     district: str | None = None,
 ) -> Cohort:
-    """A new cohort with a fresh join code (a collision, one in 64^10, draws again)."""
+    """A new cohort with a fresh join code (a collision, one in 62^10, draws again)."""
     for _ in range(5):
         code = new_cohort_code()
         if repos.cohorts.by_code(code) is None:

@@ -7,10 +7,14 @@ import hashlib
 import io
 import re
 import secrets
+import string
 from dataclasses import dataclass
 from typing import Literal
 
 import segno
+
+# Letters and digits only: a code starting with "-" would read as an option on a command line.
+_ALPHABET = string.ascii_letters + string.digits
 
 __all__ = [
     "COACH_INVITE",
@@ -38,14 +42,18 @@ class DeepLink:
     code: str
 
 
+def _random_code(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
 def new_cohort_code() -> str:
-    """A join code: short enough for a poster, too many to guess (64^10)."""
-    return secrets.token_urlsafe(8)[:10]
+    """A join code: short enough for a poster, too many to guess (62^10, about 2^59)."""
+    return _random_code(10)
 
 
 def new_invite_code() -> str:
-    """A coach invite code: 128 random bits, shown once and stored only as a hash."""
-    return secrets.token_urlsafe(16)
+    """A coach invite code: 22 characters (about 131 random bits), shown once, stored hashed."""
+    return _random_code(22)
 
 
 def hash_code(code: str) -> str:

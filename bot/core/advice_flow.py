@@ -89,7 +89,7 @@ class AdviceFlow:
             return [turn.say("no_answer", suggestions=[], buttons=rows)]
         close = self._close_hits(result)
         if len(close) > 1:
-            rows = tuple((Button(_title(turn, e), callbacks.encode("e", e.id, question_id or 0)),) for e in close)
+            rows = tuple((Button(_title(turn, e), callbacks.encode("e", e.id, "c", question_id or 0)),) for e in close)
             return [turn.say("did_you_mean", buttons=rows)]
         return [self.answer_card(turn, result.hits[0].entry, question_id)]
 
@@ -126,16 +126,21 @@ class AdviceFlow:
         return row.id
 
     def answer_card(self, turn: Turn, entry: Entry, question_id: int | None) -> Reply:
+        """The short card (answer, where to get help, sources) with its steps one tap away:
+        two phone screens at most."""
         rows: list[tuple[Button, ...]] = []
         if question_id:
             rows.append(
                 (Button(turn.label("helpful"), callbacks.encode("fb", "up", question_id)),
                  Button(turn.label("not_helpful"), callbacks.encode("fb", "down", question_id)))
             )  # fmt: skip
+        if entry.steps:
+            rows.append((Button(turn.label("steps", len(entry.steps)), callbacks.encode("st", entry.id)),))
         for related_id in entry.related[:3]:
             related = self.index.by_id.get(related_id)
             if related is not None:
-                rows.append((Button(turn.label("see_also", _title(turn, related)), callbacks.encode("e", related.id)),))
+                data = callbacks.encode("e", related.id, "r", question_id or 0)
+                rows.append((Button(turn.label("see_also", _title(turn, related)), data),))
         # The question log knows which entry answered; a card reached by a button names it.
         ask = callbacks.encode("coach", question_id) if question_id else callbacks.encode("coach", 0, entry.id)
         rows.append((Button(turn.label("ask_coach"), ask),))
@@ -144,13 +149,31 @@ class AdviceFlow:
     # -- buttons ------------------------------------------------------------------------------
 
     def entry_button(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
+        """`e|entry[|how|question]`: a card opened from a "which one?" option (c), a related
+        entry (r), /topik (b) or a link in a checklist or nudge (l); logged with its own
+        question row so that it, too, can be rated."""
         entry = self.index.by_id.get(args[0])
         if entry is None:
             return [turn.say("expired_button")]
-        question_id = int(args[1]) if len(args) > 1 and args[1].isascii() and args[1].isdigit() else None
-        if question_id and not turn.repos.questions.owned_by(question_id, turn.user.id):
-            question_id = None  # another user's question id: no feedback buttons for it
+        how = {"c": "clarify", "r": "related", "b": "browse"}.get(args[1] if len(args) > 1 else "", "link")
+        parent_id = int(args[2]) if len(args) > 2 and args[2].isascii() and args[2].isdigit() else 0
+        parent = turn.repos.questions.by_id(parent_id) if parent_id else None
+        if parent is not None and parent.user_id != turn.user.id:
+            parent = None  # another user's question id: ignored
+        question_id = None
+        if turn.consented:
+            text = parent.text if parent is not None else ""
+            row = turn.repos.questions.add(
+                turn.user.id, text, parent.normalized if parent else "", [entry.id], [1.0], True, source=how
+            )
+            question_id = row.id
         return [self.answer_card(turn, entry, question_id)]
+
+    def steps_button(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
+        entry = self.index.by_id.get(args[0])
+        if entry is None:
+            return [turn.say("expired_button")]
+        return [turn.say("answer_steps", entry=entry)]
 
     def feedback(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
         if args[0] not in ("up", "down"):
@@ -182,7 +205,8 @@ class AdviceFlow:
         pages = max(1, ceil(len(entries) / size))
         page = min(max(page, 1), pages)
         rows: list[tuple[Button, ...]] = [
-            (Button(_title(turn, e), callbacks.encode("e", e.id)),) for e in entries[(page - 1) * size : page * size]
+            (Button(_title(turn, e), callbacks.encode("e", e.id, "b")),)
+            for e in entries[(page - 1) * size : page * size]
         ]
         paging = []
         if page > 1:

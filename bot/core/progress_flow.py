@@ -359,7 +359,7 @@ class ProgressFlow:
             row = [Button(turn.label("milestone", is_done, title), callbacks.encode("ms", milestone.id))]
             knowledge_id = milestone.knowledge_for(turn.user.sector)
             if not is_done and knowledge_id in self.index.by_id:
-                row.append(Button(turn.label("milestone_how"), callbacks.encode("e", knowledge_id)))
+                row.append(Button(turn.label("milestone_how"), callbacks.encode("e", knowledge_id, "l")))
             rows.append(tuple(row))
         suggestion = next_suggested(milestones, done)
         text = render(

@@ -51,6 +51,7 @@ def build_routes(
             ButtonRoute("topics", advice.topics_button, ANYONE),
             ButtonRoute("t", advice.topic_page, ANYONE),
             ButtonRoute("e", advice.entry_button, ANYONE),
+            ButtonRoute("st", advice.steps_button, ANYONE),
             ButtonRoute("skip", account.skip, MEMBER),
             ButtonRoute("sector", account.sector_button, MEMBER),
             ButtonRoute("edit", account.edit_button, MEMBER),

@@ -25,6 +25,7 @@ from bot.storage.types import UTCDateTime, utcnow
 __all__ = [
     "CHANNELS",
     "FEEDBACK_VALUES",
+    "QUESTION_SOURCES",
     "FIGURE_KINDS",
     "LOCALES",
     "SECTORS",
@@ -43,6 +44,9 @@ CHANNELS = ("telegram", "terminal")
 LOCALES = ("id", "en")
 SECTORS = tuple(sector.value for sector in Sector)  # a CHECK constraint: new sectors need a migration
 FEEDBACK_VALUES = ("up", "down")
+# How a card reached the user: their own question, a "which one?" option, a related entry's
+# button, browsing /topik, or a link in a reminder or check-in.
+QUESTION_SOURCES = ("search", "clarify", "related", "browse", "link")
 FIGURE_KINDS = ("omzet", "modal", "workers", "units")
 
 # Deterministic constraint names: SQLite batch migrations and downgrades must be able
@@ -128,10 +132,12 @@ class QuestionLog(Base):
         # The coaches' digest reads unanswered questions by date.
         Index(None, "answered", "created_at"),
         CheckConstraint(in_values("feedback", FEEDBACK_VALUES), name="feedback"),
+        CheckConstraint(in_values("source", QUESTION_SOURCES), name="source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(user_fk(), index=True)
+    source: Mapped[str] = mapped_column(String(16), default="search")
     text: Mapped[str] = mapped_column(Text)
     normalized: Mapped[str] = mapped_column(Text)
     top_ids: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -42,7 +42,7 @@ def test_ask_json_contract_and_automatic_build(config: Path, capsys: pytest.Capt
 def test_ask_text_prints_the_answer_card(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(config), "ask", "minyak goreng bekas boleh dipake brp kali"]) == 0
     out = capsys.readouterr().out
-    assert "Minyak goreng bekas" in out and "Langkah:" in out and "Sumber:" in out
+    assert "Minyak goreng bekas" in out and "langkah-langkah" in out and "Sumber:" in out
     assert "<b>" not in out  # the terminal gets plain text
 
 

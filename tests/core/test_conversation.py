@@ -67,9 +67,13 @@ def test_question_answer_card_feedback_and_log(chat: Chat) -> None:
     chat.consent()
     card = chat.say("gmn cara bikin nib di oss")[0]
     assert card.text.startswith("<b>Cara mengurus NIB lewat OSS</b>")
-    assert "<b>Langkah:</b>" in card.text and "Sumber:" in card.text
+    assert "<b>Bantuan:</b>" in card.text and "Sumber:" in card.text and "1." not in card.text
     labels = [b.label for row in card.buttons for b in row]
-    assert labels[:2] == ["👍 Membantu", "👎 Kurang membantu"] and labels[-1] == "🧑‍🏫 Tanya pendamping"
+    assert labels[:3] == ["👍 Membantu", "👎 Kurang membantu", "📋 Langkah-langkah (3)"]
+    assert labels[-1] == "🧑‍🏫 Tanya pendamping"
+    steps = chat.press("Langkah-langkah")[0]
+    assert "langkah-langkah</b>" in steps.text and "1. " in steps.text
+    chat.last = [card]
     assert "Terima kasih" in chat.press("Membantu")[0].text
     with chat.conversation.database.transaction() as session:
         row = session.scalars(select(QuestionLog)).one()
@@ -229,3 +233,15 @@ def test_after_erasure_the_next_message_stores_nothing_before_consent(chat: Chat
     with chat.conversation.database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(User)) == 0
         assert session.scalar(select(func.count()).select_from(QuestionLog)) == 0
+
+
+def test_every_card_can_be_rated_also_from_a_related_or_topic_button(chat: Chat) -> None:
+    chat.consent()
+    chat.say("/topik")
+    chat.press("Perizinan")
+    card = chat.press("NIB")[0]
+    assert [b.label for b in card.buttons[0]] == ["👍 Membantu", "👎 Kurang membantu"]
+    chat.press("Kurang membantu")
+    with chat.conversation.database.transaction() as session:
+        row = session.scalars(select(QuestionLog)).one()
+        assert (row.source, row.top_ids, row.feedback) == ("browse", ["nib-lewat-oss"], "down")

@@ -223,7 +223,7 @@ def test_progres_toggle_and_how_button(user: Chat, core_database: Database):
     first_row = reply.buttons[0]
     assert first_row[0].label.startswith("⬜")
     # nib-lewat-oss is in the fixture index: a "how?" button opening it.
-    assert first_row[1].data == encode("e", "nib-lewat-oss")
+    assert first_row[1].data == encode("e", "nib-lewat-oss", "l")
     user.press("Punya NIB")
     reply = user.last[0]
     assert reply.edit

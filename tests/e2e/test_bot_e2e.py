@@ -68,12 +68,15 @@ async def test_button_press_edits_topic_page(running_bot, fake_api: FakeBotApi, 
 
 async def test_long_answer_is_split_under_the_limit(running_bot, fake_api: FakeBotApi, fake_user: FakeUser) -> None:  # type: ignore[no-untyped-def]
     fake_api.queue_text(fake_user, "panduan panjang dokumen ekspor kerajinan")
-    await fake_api.wait_for("sendMessage", lambda c: "Sumber:" in c.params.get("text", ""), timeout=30)
-    calls = fake_api.calls_to("sendMessage")
-    texts = [c.params["text"] for c in calls]
+    [card] = await fake_api.wait_for("sendMessage", lambda c: "Sumber:" in c.params.get("text", ""), timeout=30)
+    assert len(card.params["text"]) <= 2300  # the short card: two phone screens
+    buttons = [b for row in card.params["reply_markup"]["inline_keyboard"] for b in row]
+    steps = next(b["callback_data"] for b in buttons if "Langkah-langkah" in b["text"])
+    fake_api.queue_callback(fake_user, steps)
+    await fake_api.wait_for("sendMessage", lambda c: "Langkah ekspor nomor 24" in c.params.get("text", ""), timeout=30)
+    texts = [c.params["text"] for c in fake_api.calls_to("sendMessage")[1:]]
     assert sum(len(t) for t in texts) > 6000
-    assert all(len(t) <= 4096 for t in texts)
-    assert "reply_markup" not in calls[0].params and "reply_markup" in calls[-1].params
+    assert len(texts) >= 2 and all(len(t) <= 4096 for t in texts)
 
 
 async def test_greeting_is_greeted_back_in_telegram_html(running_bot, fake_api: FakeBotApi, fake_user: FakeUser) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.storage.models import FEEDBACK_VALUES, QuestionLog
+from bot.storage.models import FEEDBACK_VALUES, QUESTION_SOURCES, QuestionLog
 from bot.storage.repos._common import check_choice, moment, rowcount
 
 __all__ = ["QuestionLogRepository"]
@@ -29,10 +29,14 @@ class QuestionLogRepository:
         top_scores: Sequence[float],
         answered: bool,
         at: datetime | None = None,
+        *,
+        source: str = "search",
     ) -> QuestionLog:
-        """Log one question and the search's best entries with their scores."""
+        """Log one question (or a card reached another way, see QUESTION_SOURCES) and the
+        entries shown with their scores."""
         if len(top_ids) != len(top_scores):
             raise ValueError("top_ids and top_scores must have the same length")
+        check_choice("source", source, QUESTION_SOURCES)
         entry = QuestionLog(
             user_id=user_id,
             text=text,
@@ -40,6 +44,7 @@ class QuestionLogRepository:
             top_ids=list(top_ids),
             top_scores=[float(s) for s in top_scores],
             answered=answered,
+            source=source,
             created_at=moment(at),
         )
         self.session.add(entry)
