@@ -7,6 +7,7 @@ from bot.coaching.access import Who
 from bot.core.account_flow import ONBOARDING_STATE, PROFILE_EDIT_STATE, AccountFlow
 from bot.core.advice_flow import AdviceFlow
 from bot.core.coach_flow import NEW_COHORT_STATE, REPLY_STATE, CoachFlow
+from bot.core.dashboard_flow import DashboardFlow
 from bot.core.dispatch import ButtonRoute, CommandRoute, Routes, StateRoute
 from bot.core.member_flow import ASK_STATE, FOLLOW_UP_STATE, MemberFlow
 from bot.core.progress_flow import CATAT_STATE, ProgressFlow
@@ -17,7 +18,12 @@ ANYONE, MEMBER, COACH, ADMIN = Who.ANYONE, Who.MEMBER, Who.COACH, Who.ADMIN
 
 
 def build_routes(
-    account: AccountFlow, advice: AdviceFlow, progress: ProgressFlow, member: MemberFlow, coach: CoachFlow
+    account: AccountFlow,
+    advice: AdviceFlow,
+    progress: ProgressFlow,
+    member: MemberFlow,
+    coach: CoachFlow,
+    dashboard: DashboardFlow,
 ) -> Routes:
     """The routing table of the conversation."""
     return Routes(
@@ -41,6 +47,7 @@ def build_routes(
             CommandRoute(("kelompok", "groups"), coach.cohorts_command, COACH),
             CommandRoute(("kelompok_baru", "new_group"), coach.new_cohort_command, COACH),
             CommandRoute(("pertanyaan", "questions"), coach.inbox_command, COACH),
+            CommandRoute(("dasbor", "dashboard"), dashboard.command, COACH),
             # admins
             CommandRoute(("undang_pendamping", "invite_coach"), coach.invite_command, ADMIN),
         ),
