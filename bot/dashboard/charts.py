@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 from bot.progress.months import add_months
 from bot.storage import MilestoneEvent
 
-__all__ = ["Chart", "cumulative_milestones", "line_chart", "months_back", "sales_by_month"]
+__all__ = ["Chart", "cumulative_milestones", "line_chart", "months_back", "nice_axis", "sales_by_month"]
 
-WIDTH, HEIGHT = 600, 240
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 14, 34
+WIDTH, HEIGHT = 480, 230
+LEFT, RIGHT, TOP, BOTTOM = 70, 10, 14, 34
 
 
 @dataclass(frozen=True)
@@ -89,15 +89,19 @@ def cumulative_milestones(events: Iterable[MilestoneEvent], months: Sequence[dat
     return counts
 
 
-def _nice_top(value: float) -> float:
-    """A round number at or above `value` for the top of the y axis."""
+# Tops of the y axis as factor x 10^n, each with a tick count that gives round steps.
+_TOPS = ((1, 5), (1.5, 3), (2, 4), (2.5, 5), (3, 3), (4, 4), (5, 5), (6, 3), (8, 4), (10, 5))
+
+
+def nice_axis(value: float) -> tuple[float, int]:
+    """A round top at or above `value` and how many equal steps lead to it (1, 2, 5... apart)."""
     if value <= 0:
-        return 1
-    step = 10 ** (len(str(int(value))) - 1)
-    for factor in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        return 5, 5
+    step = 10 ** (len(str(int(value))) - 1) if value >= 1 else 1
+    for factor, ticks in _TOPS:
         if factor * step >= value:
-            return factor * step
-    return 10 * step
+            return factor * step, ticks
+    return 10 * step, 5
 
 
 def line_chart(
@@ -106,12 +110,14 @@ def line_chart(
     bars: Sequence[int | None] = (),
     lines: Mapping[str, Sequence[int | None]] | None = None,
     fmt=str,  # type: ignore[no-untyped-def]
-    ticks: int = 4,
+    integer: bool = False,
 ) -> Chart:
     """Bars (e.g. totals) and lines (e.g. medians) over the same months, on one shared axis."""
     lines = lines or {}
     values = [v for v in bars if v is not None] + [v for s in lines.values() for v in s if v is not None]
-    top = _nice_top(max(values, default=0))
+    top, ticks = nice_axis(max(values, default=0))
+    if integer and top < ticks:  # counts: whole-number steps only
+        top = ticks
     count = max(len(x_labels), 1)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / count
@@ -132,7 +138,7 @@ def line_chart(
         Series(key, tuple((x_at(i), y_at(v), f"{x_labels[i]}: {fmt(v)}") for i, v in enumerate(s) if v is not None))
         for key, s in lines.items()
     )
-    every = max(1, round(count / 6))  # at most ~6 month labels, so they fit at 360 px
-    labels = tuple((x_at(i), text) for i, text in enumerate(x_labels) if i % every == 0 or i == count - 1)
+    every = max(1, -(-count // 5))  # at most ~5 month labels, so they fit at 360 px
+    labels = tuple((x_at(i), text) for i, text in enumerate(x_labels) if (count - 1 - i) % every == 0)
     y_ticks = tuple((y_at(top * k / ticks), fmt(int(top * k / ticks))) for k in range(ticks + 1))
     return Chart(WIDTH, HEIGHT, drawn_bars, drawn_lines, labels, y_ticks, not values, base, LEFT, WIDTH - RIGHT)

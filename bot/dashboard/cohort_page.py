@@ -88,7 +88,8 @@ def cohort_page(viewer: Viewer, cohort_id: int, chosen: TableFilter) -> Page:
     medians, totals = sales_by_month((r.sales for r in rows), months)
     sales_chart = line_chart(labels, bars=totals, lines={"median": medians}, fmt=format_rupiah_short)
     events = viewer.repos.milestones.events_for_users(r.user_id for r in rows)
-    milestones_chart = line_chart(labels, lines={"milestones": cumulative_milestones(events, months, cohort.timezone)})
+    done = cumulative_milestones(events, months, cohort.timezone)
+    milestones_chart = line_chart(labels, lines={"milestones": done}, integer=True)
     titles = milestone_titles(viewer.locale)
     missing_choices = sorted({m for r in rows for m in r.missing}, key=lambda m: titles.get(m, m))
     return Page(

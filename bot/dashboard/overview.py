@@ -36,7 +36,7 @@ def overview(viewer: Viewer) -> Page:
         rows = member_rows(viewer.repos, cohort, viewer.now, silent_days=silent_days)
         summary = summarize(viewer.repos, cohort, viewer.now, silent_days=silent_days)
         month = this_month(cohort, viewer.now)
-        active = sum(1 for r in rows if r.last_active_at is not None and _local_day(viewer, r.last_active_at, cohort) >= month)
+        active = sum(1 for r in rows if r.last_active_at and _local_day(viewer, r.last_active_at, cohort) >= month)
         classes = [
             (c, summary.classes_at_join.get(c, 0), summary.classes_now.get(c, 0))
             for c in CLASSES

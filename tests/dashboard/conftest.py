@@ -32,6 +32,7 @@ from tests.coaching.conftest import (  # noqa: F401 - fixtures used here
     talk,
 )
 from tests.core.conftest import Chat
+from tests.dashboard.browser import browser  # noqa: F401 - the session's Chromium
 
 BOT_TOKEN = "123456789:AAHdashboardTestToken-abcdefghijklmno"
 LOGIN_CODE = re.compile(r"/dashboard/login\?code=([A-Za-z0-9_\-%]+)")
