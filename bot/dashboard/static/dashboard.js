@@ -11,6 +11,7 @@
 
   function applyTheme(theme) {
     var root = document.documentElement;
+    if (theme.bg_color && !theme.secondary_bg_color) { theme.secondary_bg_color = theme.bg_color; }
     Object.keys(theme).forEach(function (name) {
       var value = String(theme[name]);
       if (/^[a-z_]+$/.test(name) && COLOUR.test(value)) {
