@@ -107,6 +107,22 @@ class CoachingSection(_Section):
     silent_days: int = Field(30, ge=1, le=365)
 
 
+class EngagementSection(_Section):
+    """Reminders, invitations, check-ins, digests and the scheduler that queues them."""
+
+    grace_minutes: int = Field(60, ge=0)
+    quiet_start: str = Field("21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    quiet_end: str = Field("06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    event_reminder_hours: list[int] = Field(default_factory=lambda: [24, 2])
+    rating_time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    nudge_weeks: int = Field(4, ge=1)
+    digest_weekday: int = Field(0, ge=0, le=6)
+    digest_time: str = Field("07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    scheduler_interval: float = Field(30.0, gt=0)
+    scheduler_lease_seconds: float = Field(90.0, gt=0)
+    in_process: bool = True
+
+
 class DashboardSection(_Section):
     """The coach dashboard: web pages served by the bot (Mini App and desktop browser)."""
 
@@ -136,6 +152,7 @@ class Settings(_Section):
     bot: BotSection = BotSection()
     delivery: DeliverySection = DeliverySection()
     coaching: CoachingSection = CoachingSection()
+    engagement: EngagementSection = EngagementSection()
     dashboard: DashboardSection = DashboardSection()
     source: Path | None = None
 

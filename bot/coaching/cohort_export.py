@@ -17,7 +17,7 @@ __all__ = ["COLUMNS", "cohort_table"]
 # Column keys; their headers are labels in the coach's language (templates/<locale>/buttons).
 COLUMNS = (
     "name", "sector", "district", "products", "joined", "last_active", "class_at_join", "class_now",
-    "went_up", "milestones_done", "milestones_missing", "logged_this_month", "open_questions",
+    "went_up", "milestones_done", "milestones_missing", "logged_this_month", "open_questions", "events_attended",
 )  # fmt: skip
 
 
@@ -61,6 +61,7 @@ def cohort_table(
                 "; ".join(titles.get(m, m) for m in row.missing),
                 label("yes_no", row.logged_this_month),
                 row.open_questions,
+                row.events_attended,
                 *[row.sales.get(m) for m in sales_months],
             ]
         )

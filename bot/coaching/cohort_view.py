@@ -58,6 +58,7 @@ class MemberRow:
     logged_this_month: bool
     open_questions: int
     silent: bool
+    events_attended: int = 0
 
     @property
     def went_up(self) -> bool:
@@ -107,6 +108,7 @@ def member_rows(
         if month in values
     }
     open_questions = repos.handoffs.open_counts(cohort.coach_id, ids)
+    attended = repos.events.attended_for_users(ids)
     quiet_since = now - timedelta(days=silent_days)
     rows = []
     for membership, user in members:
@@ -132,6 +134,7 @@ def member_rows(
                 logged_this_month=user.id in logged,
                 open_questions=open_questions.get(user.id, 0),
                 silent=silent,
+                events_attended=attended.get(user.id, 0),
             )
         )
     return rows

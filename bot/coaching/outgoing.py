@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from bot.rendering import label, render
@@ -50,6 +51,7 @@ def queue_message(
     subject: tuple[str, int] | None = None,
     about_user_id: int | None = None,
     urgent: bool = False,
+    not_before: datetime | None = None,
 ) -> int | None:
     """Render `template` for `recipient` and queue it; the outbox row id, or None when this
     dedupe key was queued before."""
@@ -62,4 +64,5 @@ def queue_message(
         subject_id=None if subject is None else subject[1],
         about_user_id=about_user_id,
         urgent=urgent,
+        not_before=not_before,
     )

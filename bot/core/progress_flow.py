@@ -299,7 +299,12 @@ class ProgressFlow:
             if values:
                 last = max(values)
                 latest_other[kind] = (last, _display(locale, kind, values[last]))
-        if not latest_other:
+        trainings = [
+            (event.starts_at.astimezone(WIB).date(), event.title)
+            for rsvp, event in reversed(turn.repos.events.for_user(user_id))
+            if rsvp.attended
+        ]
+        if not latest_other and not trainings:
             return [turn.say("laporan_empty")]
         replies: list[Reply] = []
         if sales:
@@ -326,7 +331,12 @@ class ProgressFlow:
         classes = [(row.as_of, row.umkm_class) for row in turn.repos.classes.history(user_id)]
         replies.append(
             turn.say(
-                "laporan", latest=latest_other, done=done, classes=classes, has_sales=bool(sales)
+                "laporan",
+                latest=latest_other,
+                done=done,
+                classes=classes,
+                has_sales=bool(sales),
+                trainings=trainings,
             )
         )
         return replies

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.storage.coaching_models import COHORT_KINDS, TIMEZONES, Coach, Cohort, Membership
@@ -121,3 +121,32 @@ class CohortRepository:
             .limit(1)
         )
         return self.session.scalars(stmt).first() is not None
+
+    def due_checkins(self, now: datetime, limit: int = 100) -> list[Cohort]:
+        """Cohorts whose weekly check-in is due (index on next_checkin_at)."""
+        stmt = (
+            select(Cohort)
+            .where(Cohort.next_checkin_at <= moment(now), Cohort.archived_at.is_(None))
+            .order_by(Cohort.next_checkin_at, Cohort.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list(self.session.scalars(stmt))
+
+    def silent_members(self, since: datetime) -> list[tuple[Membership, Cohort, User]]:
+        """Active members of active cohorts with no message since `since` (nor joined since)."""
+        last = func.coalesce(User.last_active_at, Membership.joined_at)
+        stmt = (
+            select(Membership, Cohort, User)
+            .join(Cohort, Cohort.id == Membership.cohort_id)
+            .join(User, User.id == Membership.user_id)
+            .where(
+                Membership.left_at.is_(None),
+                Cohort.archived_at.is_(None),
+                Membership.joined_at < moment(since),
+                last < moment(since),
+            )
+            .order_by(Cohort.id, Membership.id)
+        )
+        return [(m, c, u) for m, c, u in self.session.execute(stmt)]

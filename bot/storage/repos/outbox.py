@@ -239,3 +239,7 @@ class OutboxRepository:
 
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name
+
+    def queued(self, dedupe_key: str) -> bool:
+        """Whether a message with this dedupe key was ever queued."""
+        return self.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)) is not None

@@ -83,8 +83,8 @@ class ReminderRepository:
             stmt = stmt.with_for_update(skip_locked=True)
         return list(self.session.scalars(stmt))
 
-    def add_occurrence(self, reminder_id: int, occurs_at: datetime, state: str, recipients: int) -> bool:
-        """Record an occurrence; False if it was recorded before (never queue it twice)."""
+    def add_occurrence(self, reminder_id: int, occurs_at: datetime, state: str, recipients: int) -> int | None:
+        """Record an occurrence; its id, or None if it was recorded before (never queue it twice)."""
         module = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
         stmt = (
             module.insert(_OCCURRENCES)
@@ -98,7 +98,12 @@ class ReminderRepository:
             .on_conflict_do_nothing(index_elements=["reminder_id", "occurs_at"])
             .returning(_OCCURRENCES.c.id)
         )
-        return self.session.execute(stmt).first() is not None
+        return self.session.execute(stmt).scalar()
+
+    def set_recipients(self, occurrence_id: int, recipients: int) -> None:
+        occurrence = self.session.get(ReminderOccurrence, occurrence_id)
+        if occurrence is not None:
+            occurrence.recipients = recipients
 
     def occurrences(self, reminder_id: int, limit: int = 20) -> list[ReminderOccurrence]:
         """The latest occurrences, newest first."""
