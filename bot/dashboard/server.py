@@ -96,6 +96,9 @@ class Dashboard:
             web.get(f"{p}/cohorts/{ID % 'cohort'}/events", self.events),
             web.get(f"{p}/cohorts/{ID % 'cohort'}/reminders", self.reminders),
             web.get(f"{p}/events/{ID % 'event'}", self.event),
+            web.post(f"{p}/events/{ID % 'event'}/attendance", self.attendance),
+            web.post(f"{p}/events/{ID % 'event'}/attendance-all", self.attendance_all),
+            web.post(f"{p}/reminders/{ID % 'reminder'}/{{action:pause|resume|cancel}}", self.reminder_action),
             web.get(f"{p}/inbox", self.inbox),
             web.post(f"{p}/inbox/{ID % 'thread'}/reply", self.reply),
             web.post(f"{p}/inbox/{ID % 'thread'}/draft", self.draft),
@@ -140,12 +143,31 @@ class Dashboard:
         return await self._viewer_page(request, lambda v: events_page.events_page(v, cohort_id))
 
     async def event(self, request: web.Request) -> web.StreamResponse:
+        event_id, notice = int(request.match_info["event"]), request.query.get("notice", "")[:20]
+        return await self._viewer_page(request, lambda v: events_page.event_page(v, event_id, notice))
+
+    async def attendance(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        event_id, user = int(request.match_info["event"]), str(form.get("user", ""))
+        if not user.isdigit() or len(user) > 9:
+            raise web.HTTPBadRequest()
+        attended = form.get("attended") == "yes"
+        work = lambda v: events_page.mark(v, event_id, int(user), attended)  # noqa: E731
+        return await self._viewer_page(request, work, form=form)
+
+    async def attendance_all(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
         event_id = int(request.match_info["event"])
-        return await self._viewer_page(request, lambda v: events_page.event_page(v, event_id))
+        return await self._viewer_page(request, lambda v: events_page.mark_all(v, event_id), form=form)
 
     async def reminders(self, request: web.Request) -> web.StreamResponse:
-        cohort_id = int(request.match_info["cohort"])
-        return await self._viewer_page(request, lambda v: reminders_page.reminders_page(v, cohort_id))
+        cohort_id, notice = int(request.match_info["cohort"]), request.query.get("notice", "")[:20]
+        return await self._viewer_page(request, lambda v: reminders_page.reminders_page(v, cohort_id, notice))
+
+    async def reminder_action(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        reminder_id, action = int(request.match_info["reminder"]), request.match_info["action"]
+        return await self._viewer_page(request, lambda v: reminders_page.change(v, reminder_id, action), form=form)
 
     async def inbox(self, request: web.Request) -> web.StreamResponse:
         notice = request.query.get("notice", "")[:20]

@@ -187,3 +187,44 @@ def count(database: Database, model: Any, *where: Any) -> int:
 
 
 Factory = Callable[..., Any]
+
+
+def make_event(world: World, clock: Clock, quota: int | None = 1) -> int:
+    """An event in Rina's cohort made with the engagement rules; Siti takes the one place, Joko
+    waits. Returns the event id."""
+    from datetime import timedelta
+
+    from bot.coaching import events
+    from bot.coaching.audience import Audience
+    from bot.coaching.quiet_hours import QuietHours
+
+    now = clock()
+    with world.database.transaction() as session:
+        repos = Repositories(session)
+        cohort = repos.cohorts.by_id(world.ids["rina_cohort"])
+        event, _ = events.create_event(
+            repos, cohort, cohort.coach_id, title="Pelatihan foto produk", starts_at=now + timedelta(days=7),
+            ends_at=now + timedelta(days=7, hours=3), rsvp_closes_at=now + timedelta(days=6), audience=Audience(),
+            now=now, quiet=QuietHours("21:00", "06:00"), place="Balai Desa", quota=quota,
+        )  # fmt: skip
+        for name in ("siti", "joko"):
+            events.answer_rsvp(repos, event.id, repos.users.by_id(world.ids[name]), "yes", now)
+        return event.id
+
+
+def make_reminder(world: World, clock: Clock) -> int:
+    """A daily reminder in Rina's cohort, made with the engagement rules; its id."""
+    from datetime import datetime
+
+    from bot.coaching.audience import Audience
+    from bot.coaching.recurrence import Schedule, daily
+    from bot.coaching.reminders import create_reminder
+
+    with world.database.transaction() as session:
+        repos = Repositories(session)
+        cohort = repos.cohorts.by_id(world.ids["rina_cohort"])
+        reminder = create_reminder(
+            repos, cohort, cohort.coach_id, "Jangan lupa catat omzet, {{ nama }}!",
+            Schedule(datetime(2026, 12, 1, 9, 0), "Asia/Jakarta", daily()), Audience(), clock(),
+        )  # fmt: skip
+        return reminder.id

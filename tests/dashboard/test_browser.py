@@ -11,9 +11,9 @@ from urllib.parse import quote, urlencode
 import pytest
 from openpyxl import load_workbook
 
-from bot.storage import OutboxMessage, User
+from bot.storage import OutboxMessage, Rsvp, User
 from tests.dashboard.browser import DESKTOP, PHONE
-from tests.dashboard.conftest import BOT_TOKEN, login_code
+from tests.dashboard.conftest import BOT_TOKEN, login_code, make_event
 from tests.dashboard.outbox import deliver_outbox
 from tests.dashboard.test_initdata import telegram_init_data
 
@@ -42,6 +42,7 @@ def test_a_coach_signs_in_sorts_downloads_and_answers(browser, server, world, cl
     clock.now += timedelta(days=1)
     world.siti.say("/progres")  # Siti was active after Joko joined: first by last activity
     _telegram(world, "siti", 5550002)  # the member receives the answer in Telegram
+    event_id = make_event(world, clock, quota=None)
     code = login_code(world.rina)
     context = browser.new_context(viewport=DESKTOP, accept_downloads=True, locale="id-ID")
     page = context.new_page()
@@ -81,10 +82,17 @@ def test_a_coach_signs_in_sorts_downloads_and_answers(browser, server, world, cl
         page.set_viewport_size(PHONE)
         page.screenshot(path=str(tmp_path / "inbox-phone.png"), full_page=True)
         assert page.evaluate(NO_OVERFLOW)
+
+        page.goto(f"{server.url}/dashboard/cohorts/{world.ids['rina_cohort']}/events")
+        page.click("text=Pelatihan foto produk")
+        page.click(f"#list-coming button[data-user='{world.ids['siti']}']")
+        page.wait_for_selector("text=Kehadiran dicatat")
+        _shots(page, tmp_path, "event")
     finally:
         context.close()
 
     with world.database.transaction() as session:
+        assert session.query(Rsvp).filter_by(event_id=event_id, user_id=world.ids["siti"]).one().attended is True
         [reply] = session.query(OutboxMessage).filter_by(kind="handoff_reply").all()
         assert (reply.user_id, reply.channel, reply.chat_id) == (world.ids["siti"], "telegram", "5550002")
         assert "Hitung HPP dulu, lalu tambah untung 30%." in reply.payload["text"]
