@@ -81,7 +81,7 @@ class ServerThread:
 
 
 @pytest.fixture
-def dashboard_settings(coaching_settings: Settings) -> Settings:
+def dashboard_settings(coaching_settings: Settings) -> Settings:  # noqa: F811
     port = free_port()
     coaching_settings.dashboard.enabled = True
     coaching_settings.dashboard.public_url = f"http://127.0.0.1:{port}"
@@ -89,7 +89,7 @@ def dashboard_settings(coaching_settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def server(dashboard_settings: Settings, database: Database, clock: Clock) -> Iterator[ServerThread]:
+def server(dashboard_settings: Settings, database: Database, clock: Clock) -> Iterator[ServerThread]:  # noqa: F811
     """The dashboard on the test's database and clock, at the settings' public_url."""
     port = int(dashboard_settings.dashboard.public_url.rsplit(":", 1)[1])
     dashboard = Dashboard(dashboard_settings, database, BOT_TOKEN, now=clock)
@@ -163,7 +163,7 @@ def signed_in(server: ServerThread, chat: Chat) -> httpx.Client:
     return http
 
 
-def session_for_user(server: ServerThread, database: Database, user_id: int, clock: Clock) -> httpx.Client:
+def session_for_user(server: ServerThread, database: Database, user_id: int, clock: Clock) -> httpx.Client:  # noqa: F811
     """A client holding a session for any user (e.g. an entrepreneur, who cannot get one)."""
     with database.transaction() as session:
         token, _ = start_session(Repositories(session), user_id, clock(), 1)
@@ -189,7 +189,7 @@ def count(database: Database, model: Any, *where: Any) -> int:
 Factory = Callable[..., Any]
 
 
-def make_event(world: World, clock: Clock, quota: int | None = 1) -> int:
+def make_event(world: World, clock: Clock, quota: int | None = 1) -> int:  # noqa: F811
     """An event in Rina's cohort made with the engagement rules; Siti takes the one place, Joko
     waits. Returns the event id."""
     from datetime import timedelta
@@ -212,7 +212,7 @@ def make_event(world: World, clock: Clock, quota: int | None = 1) -> int:
         return event.id
 
 
-def make_reminder(world: World, clock: Clock) -> int:
+def make_reminder(world: World, clock: Clock) -> int:  # noqa: F811
     """A daily reminder in Rina's cohort, made with the engagement rules; its id."""
     from datetime import datetime
 

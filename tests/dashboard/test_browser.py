@@ -50,7 +50,7 @@ def test_a_coach_signs_in_sorts_downloads_and_answers(browser, server, world, cl
         page.goto(f"{server.url}/dashboard/login?code={code}")
         page.click("#login-button")
         page.wait_for_url(f"{server.url}/dashboard/")
-        assert page.locator("#cohort-%d" % world.ids["rina_cohort"]).is_visible()
+        assert page.locator(f"#cohort-{world.ids['rina_cohort']}").is_visible()
         _shots(page, tmp_path, "overview")
 
         page.click("text=Sentra Batik")
