@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from bot.dashboard.charts import HEIGHT, WIDTH, cumulative_milestones, line_chart, months_back, nice_axis, sales_by_month
+from bot.dashboard.charts import (
+    HEIGHT,
+    WIDTH,
+    cumulative_milestones,
+    line_chart,
+    months_back,
+    nice_axis,
+    sales_by_month,
+)
 from bot.storage import MilestoneEvent
 
 MONTHS = months_back(date(2026, 11, 1), 3)
 
 
 def test_months_back_ends_with_the_current_month() -> None:
-    assert MONTHS == [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)]
+    assert [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)] == MONTHS
     assert months_back(date(2026, 1, 1), 2) == [date(2025, 12, 1), date(2026, 1, 1)]
 
 
@@ -50,7 +58,7 @@ def test_axes_are_round_and_everything_is_inside_the_view_box() -> None:
     chart = line_chart(["Sep", "Okt", "Nov"], bars=[1_000_000, None, 15_000_000], lines={"median": [1, None, 3_000_000]})
     assert [t for _, t in chart.y_ticks] == ["0", "5000000", "10000000", "15000000"]
     for bar in chart.bars:
-        assert 0 <= bar.x and bar.x + bar.width <= WIDTH and 0 <= bar.y and bar.y + bar.height <= HEIGHT
+        assert bar.x >= 0 and bar.x + bar.width <= WIDTH and bar.y >= 0 and bar.y + bar.height <= HEIGHT
     [line] = chart.lines
     assert len(line.points) == 2 and all(0 <= x <= WIDTH and 0 <= y <= HEIGHT for x, y, _ in line.points)
     counts = line_chart(["a", "b"], lines={"milestones": [0, 1]}, integer=True)
