@@ -1,4 +1,8 @@
-"""One headless Chromium per test session (Debian's /usr/bin/chromium driven by Playwright).
+"""One headless Chromium for the browser tests (Debian's /usr/bin/chromium driven by Playwright).
+
+Module-scoped: all browser tests live in one module, so this is one browser per test session; it
+is closed when that module ends, because Playwright's sync API keeps an event loop marked as
+running in the main thread while it is started, which would break the asyncio tests after it.
 
 Outside CI a missing browser or Playwright skips the browser tests with a message; with CI=true
 it fails them. Playwright's own browser download (`playwright install`) is never used."""
@@ -33,7 +37,7 @@ def _missing(why: str) -> None:
     pytest.skip(f"browser tests skipped: {why}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """A headless Chromium with a fresh temporary profile (each context is a fresh one too)."""
     if not CHROMIUM.exists():
