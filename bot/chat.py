@@ -32,9 +32,13 @@ def parse_line(line: str, user: UserRef, choices: list[Button]) -> Incoming | No
 def show(reply: Reply, out: TextIO) -> list[Button]:
     """Print one reply as plain text with numbered buttons; returns the buttons in order."""
     out.write(html_to_text(reply.text) + "\n")
-    numbered = [b for row in reply.buttons for b in row]
+    buttons = [b for row in reply.buttons for b in row]
+    numbered = [b for b in buttons if b.kind == "callback"]
     for n, button in enumerate(numbered, start=1):
         out.write(f"  [{n}] {button.label}\n")
+    for button in buttons:  # links cannot be pressed here: print where they go
+        if button.kind != "callback":
+            out.write(f"  {button.label}: {button.url or button.web_app_url}\n")
     if reply.attachment is not None:
         out.write(f"  (file: {reply.attachment.filename}, {len(reply.attachment.content)} bytes)\n")
     return numbered

@@ -1,4 +1,4 @@
-"""The `umkm-bot` command: run, chat, ask, build-index, eval, kb lint, db upgrade."""
+"""The `umkm-bot` command: run, chat, ask, build-index, eval, kb lint, db upgrade, dashboard."""
 
 from __future__ import annotations
 
@@ -148,12 +148,48 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             secret = os.environ.get(WEBHOOK_SECRET_ENV, "")
             if not secret:
                 raise ConfigError(f"webhook mode needs {WEBHOOK_SECRET_ENV} in the environment")
-            run_webhook(application, settings, secret)
+            dashboard = None
+            if settings.dashboard.enabled:
+                from bot.dashboard.server import Dashboard
+
+                dashboard = Dashboard(settings, app.database, token)
+            run_webhook(application, settings, secret, dashboard)
         else:
             application.run_polling(allowed_updates=["message", "callback_query"])
         return 0
     finally:
         app.close()
+
+
+def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
+    """The coach dashboard on its own (polling deployments): no search index, no Telegram polling."""
+    import os
+
+    from aiohttp import web
+
+    from bot.config import TOKEN_ENV
+    from bot.dashboard.server import Dashboard
+    from bot.storage import Database
+    from bot.storage.migrate import upgrade
+    from bot.telegram.app import silence_token_logging
+
+    if not settings.dashboard.enabled:
+        raise ConfigError("the dashboard is off: set [dashboard] enabled = true (and public_url) in config.toml")
+    silence_token_logging()
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        print(f"warning: {TOKEN_ENV} is not set: Mini App sign-in is refused, login links work", file=sys.stderr)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    host = args.listen or settings.dashboard.listen
+    port = args.port or settings.dashboard.port
+    try:
+        print(f"dashboard on http://{host}:{port}/dashboard/ (public: {settings.dashboard.public_url or '-'})")
+        web.run_app(Dashboard(settings, database, token).application(), host=host, port=port, print=None)
+        return 0
+    finally:
+        database.dispose()
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
@@ -195,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the Telegram bot (TELEGRAM_BOT_TOKEN), else the terminal chat")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("dashboard", help="serve the coach dashboard on its own (polling deployments)")
+    p.add_argument("--listen", help="address to listen on (default: [dashboard] listen)")
+    p.add_argument("--port", type=int, help="port (default: [dashboard] port)")
+    p.set_defaults(func=cmd_dashboard)
 
     db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command", required=True)
     p = db.add_parser("upgrade", help="apply database migrations")

@@ -123,6 +123,19 @@ class EngagementSection(_Section):
     in_process: bool = True
 
 
+class DashboardSection(_Section):
+    """The coach dashboard: web pages served by the bot (Mini App and desktop browser)."""
+
+    enabled: bool = False
+    public_url: str = ""
+    listen: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    session_hours: float = Field(12, gt=0, le=24 * 30)
+    login_link_minutes: float = Field(10, gt=0, le=24 * 60)
+    initdata_max_age_seconds: int = Field(3600, ge=10, le=7 * 24 * 3600)
+    chart_months: int = Field(12, ge=2, le=36)
+
+
 class BotSection(_Section):
     default_locale: Literal["id", "en"] = "id"
     topic_page_size: int = Field(6, ge=1, le=10)
@@ -141,6 +154,7 @@ class Settings(_Section):
     delivery: DeliverySection = DeliverySection()
     coaching: CoachingSection = CoachingSection()
     engagement: EngagementSection = EngagementSection()
+    dashboard: DashboardSection = DashboardSection()
     source: Path | None = None
 
     @property

@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.core.account_flow import ONBOARDING_STATE, PROFILE_EDIT_STATE, AccountFlow
 from bot.core.advice_flow import AdviceFlow
 from bot.core.coach_flow import CoachFlow
+from bot.core.dashboard_flow import DashboardFlow
 from bot.core.dispatch import Dispatcher
 from bot.core.member_flow import MemberFlow
 from bot.core.messages import Incoming, Reply
@@ -53,7 +54,8 @@ class Conversation:
         self.progress = ProgressFlow(index, now=lambda: self.now())
         self.member = MemberFlow(index, self._start_onboarding)
         self.coach = CoachFlow(settings)
-        self.routes = build_routes(self.account, self.advice, self.progress, self.member, self.coach)
+        self.dashboard = DashboardFlow(settings)
+        self.routes = build_routes(self.account, self.advice, self.progress, self.member, self.coach, self.dashboard)
         self.dispatcher = Dispatcher(self.routes)
         self._admins = settings.admin_ids()
 

@@ -34,10 +34,23 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Button:
-    """A button: the label shown and the callback data sent back when pressed."""
+    """A button: the label shown and the callback data sent back when pressed; or, with `url`,
+    a link the chat opens, or with `web_app_url`, a Telegram Mini App (HTTPS only)."""
 
     label: str
-    data: str
+    data: str = ""
+    url: str | None = None
+    web_app_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if sum(bool(v) for v in (self.data, self.url, self.web_app_url)) > 1:
+            raise ValueError("a button has one of data, url, web_app_url")
+
+    @property
+    def kind(self) -> Literal["callback", "url", "web_app"]:
+        if self.url:
+            return "url"
+        return "web_app" if self.web_app_url else "callback"
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,8 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = field(default_factory=tuple)
     attachment: Attachment | None = None
     edit: bool = False  # replace the message whose button was pressed (paging)
+    # Telegram: set this chat's menu button to open a Mini App (a web_app Button), best effort.
+    menu_button: Button | None = None
 
 
 def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:

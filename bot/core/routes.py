@@ -7,6 +7,7 @@ from bot.coaching.access import Who
 from bot.core.account_flow import ONBOARDING_STATE, PROFILE_EDIT_STATE, AccountFlow
 from bot.core.advice_flow import AdviceFlow
 from bot.core.coach_flow import NEW_COHORT_STATE, REPLY_STATE, CoachFlow
+from bot.core.dashboard_flow import DashboardFlow
 from bot.core.dispatch import ButtonRoute, CommandRoute, Routes, StateRoute
 from bot.core.member_flow import ASK_STATE, FOLLOW_UP_STATE, MemberFlow
 from bot.core.progress_flow import ProgressFlow
@@ -18,7 +19,12 @@ PROGRESS_STATES = "progress"  # progress.catat, progress.confirm
 
 
 def build_routes(
-    account: AccountFlow, advice: AdviceFlow, progress: ProgressFlow, member: MemberFlow, coach: CoachFlow
+    account: AccountFlow,
+    advice: AdviceFlow,
+    progress: ProgressFlow,
+    member: MemberFlow,
+    coach: CoachFlow,
+    dashboard: DashboardFlow,
 ) -> Routes:
     """The routing table of the conversation."""
     return Routes(
@@ -42,6 +48,7 @@ def build_routes(
             CommandRoute(("kelompok", "groups"), coach.cohorts_command, COACH),
             CommandRoute(("kelompok_baru", "new_group"), coach.new_cohort_command, COACH),
             CommandRoute(("pertanyaan", "questions"), coach.inbox_command, COACH),
+            CommandRoute(("dasbor", "dashboard"), dashboard.command, COACH),
             # admins
             CommandRoute(("undang_pendamping", "invite_coach"), coach.invite_command, ADMIN),
         ),

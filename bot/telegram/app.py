@@ -14,8 +14,10 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    MenuButtonWebApp,
     Message,
     Update,
+    WebAppInfo,
 )
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import TelegramError
@@ -33,7 +35,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.core import Conversation, Incoming, Reply, UserRef
-from bot.core.messages import split_message
+from bot.core.messages import Button, split_message
 from bot.rendering import LOCALES, label, render
 
 log = logging.getLogger(__name__)
@@ -97,9 +99,15 @@ def to_incoming(update: Update) -> Incoming | None:
 def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
-    )
+    return InlineKeyboardMarkup([[_button(b) for b in row] for row in reply.buttons])
+
+
+def _button(button: Button) -> InlineKeyboardButton:
+    if button.kind == "url":
+        return InlineKeyboardButton(button.label, url=button.url)
+    if button.kind == "web_app":
+        return InlineKeyboardButton(button.label, web_app=WebAppInfo(url=button.web_app_url or ""))
+    return InlineKeyboardButton(button.label, callback_data=button.data)
 
 
 async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
@@ -112,6 +120,9 @@ async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, repli
         pressed = update.callback_query.message
     for reply in replies:
         markup = _markup(reply)
+        if reply.menu_button is not None and reply.menu_button.web_app_url:
+            menu = MenuButtonWebApp(reply.menu_button.label, WebAppInfo(url=reply.menu_button.web_app_url))
+            await _best_effort(context.bot.set_chat_menu_button(chat_id, menu), "setChatMenuButton")
         if reply.attachment is not None:
             file = InputFile(reply.attachment.content, filename=reply.attachment.filename)
             if reply.attachment.kind == "photo":

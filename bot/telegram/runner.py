@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import signal
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from telegram import Update
@@ -14,12 +15,18 @@ from telegram.ext import Application
 
 from bot.config import Settings
 
+if TYPE_CHECKING:
+    from bot.dashboard.server import Dashboard
+
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def webhook_app(application: Application, path: str, secret: str) -> web.Application:
-    """aiohttp app: POST /<path> takes updates carrying the secret (else 403), GET /healthz."""
+def webhook_app(
+    application: Application, path: str, secret: str, dashboard: Dashboard | None = None
+) -> web.Application:
+    """aiohttp app: POST /<path> takes updates carrying the secret (else 403), GET /healthz, and
+    the coach dashboard's pages under /dashboard/ when one is given."""
 
     async def receive(request: web.Request) -> web.Response:
         if not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
@@ -38,11 +45,17 @@ def webhook_app(application: Application, path: str, secret: str) -> web.Applica
     app = web.Application()
     app.router.add_post(f"/{path.strip('/')}", receive)
     app.router.add_get("/healthz", healthz)
+    if dashboard is not None:
+        dashboard.add_to(app)
     return app
 
 
 async def serve_webhook(
-    application: Application, settings: Settings, secret: str, stop: asyncio.Event
+    application: Application,
+    settings: Settings,
+    secret: str,
+    stop: asyncio.Event,
+    dashboard: Dashboard | None = None,
 ) -> None:
     """Register the webhook with the Bot API and serve until `stop` is set."""
     t = settings.telegram
@@ -51,7 +64,7 @@ async def serve_webhook(
         if t.webhook_public_url:
             url = f"{t.webhook_public_url.rstrip('/')}/{t.webhook_path.strip('/')}"
             await application.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
-        runner = web.AppRunner(webhook_app(application, t.webhook_path, secret))
+        runner = web.AppRunner(webhook_app(application, t.webhook_path, secret, dashboard))
         await runner.setup()
         await web.TCPSite(runner, t.webhook_listen, t.webhook_port).start()
         log.warning("webhook server listening on %s:%s", t.webhook_listen, t.webhook_port)
@@ -62,7 +75,9 @@ async def serve_webhook(
             await application.stop()
 
 
-def run_webhook(application: Application, settings: Settings, secret: str) -> None:
+def run_webhook(
+    application: Application, settings: Settings, secret: str, dashboard: Dashboard | None = None
+) -> None:
     """Blocking webhook mode until SIGINT/SIGTERM."""
 
     async def main() -> None:
@@ -70,6 +85,6 @@ def run_webhook(application: Application, settings: Settings, secret: str) -> No
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve_webhook(application, settings, secret, stop)
+        await serve_webhook(application, settings, secret, stop, dashboard)
 
     asyncio.run(main())

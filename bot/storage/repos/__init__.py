@@ -20,6 +20,7 @@ from bot.storage.repos.reminders import ReminderRepository
 from bot.storage.repos.state import StateRepository
 from bot.storage.repos.updates import UpdateLogRepository
 from bot.storage.repos.users import PERSONAL_FIELDS, ConsentRequiredError, UserRepository
+from bot.storage.repos.web import WebRepository
 
 __all__ = [
     "BroadcastRepository",
@@ -40,6 +41,7 @@ __all__ = [
     "StateRepository",
     "UpdateLogRepository",
     "UserRepository",
+    "WebRepository",
 ]
 
 
@@ -63,6 +65,7 @@ class Repositories:
     reminders: ReminderRepository = field(init=False)
     events: EventRepository = field(init=False)
     broadcasts: BroadcastRepository = field(init=False)
+    web: WebRepository = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.session)
@@ -80,3 +83,4 @@ class Repositories:
         self.reminders = ReminderRepository(self.session)
         self.events = EventRepository(self.session)
         self.broadcasts = BroadcastRepository(self.session)
+        self.web = WebRepository(self.session)

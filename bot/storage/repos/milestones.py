@@ -82,3 +82,15 @@ class MilestoneRepository:
         for user_id, milestone_id in self.session.execute(stmt):
             done[user_id].add(milestone_id)
         return done
+
+    def events_for_users(self, user_ids: Iterable[int]) -> list[MilestoneEvent]:
+        """Every toggle of several users at once (a cohort's milestones over time), oldest first."""
+        ids = list(user_ids)
+        if not ids:
+            return []
+        stmt = (
+            select(MilestoneEvent)
+            .where(MilestoneEvent.user_id.in_(ids))
+            .order_by(MilestoneEvent.at, MilestoneEvent.id)
+        )
+        return list(self.session.scalars(stmt))
