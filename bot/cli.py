@@ -103,13 +103,61 @@ def cmd_kb_lint(settings: Settings, args: argparse.Namespace) -> int:
     from index.lint import lint_knowledge
 
     embedder = None if args.no_embeddings else load_embedder(settings)
-    entries, problems = lint_knowledge(
-        settings.knowledge.dir, embedder, settings.knowledge.near_duplicate_threshold
-    )
+    entries, problems = lint_knowledge(settings.knowledge.dir, embedder, settings.knowledge.near_duplicate_threshold)
     for problem in problems:
         print(problem)
     print(f"{len(entries)} entries checked, {len(problems)} problem(s)")
     return 1 if problems else 0
+
+
+def cmd_kb_gaps(settings: Settings, args: argparse.Namespace) -> int:
+    """Unanswered, 👎-rated and handed-off questions grouped by meaning: what to write next."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.knowledge_gaps import collect_gaps, group_gaps
+    from bot.storage import Database, Repositories
+    from bot.storage.migrate import upgrade
+    from bot.tabular import csv_bytes
+
+    since = (
+        datetime.fromisoformat(args.since).replace(tzinfo=UTC) if args.since else datetime.now(UTC) - timedelta(days=90)
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        with database.transaction() as session:
+            items = collect_gaps(Repositories(session), since)
+    finally:
+        database.dispose()
+    gaps = group_gaps(items, load_embedder(settings)) if items else []
+    if args.csv:
+        rows = [
+            (n, gap.count, item.kind, item.text, item.at.isoformat(), item.entry_id or "")
+            for n, gap in enumerate(gaps, start=1)
+            for item in gap.items
+        ]
+        Path(args.csv).write_bytes(csv_bytes(("group", "group_size", "kind", "text", "at", "bot_entry"), rows))
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {"count": g.count, "kinds": dict(g.kinds), "examples": g.examples, "bot_entries": dict(g.entries)}
+                    for g in gaps
+                ],
+                ensure_ascii=False,
+            )
+        )
+        return 0
+    print(f"{len(items)} message(s) since {since.date().isoformat()} in {len(gaps)} group(s), most frequent first")
+    for n, gap in enumerate(gaps, start=1):
+        kinds = ", ".join(f"{kind} {count}" for kind, count in gap.kinds.most_common())
+        print(f"\n{n}. {gap.count}× ({kinds})")
+        for example in gap.examples:
+            print(f"   - {example[:120]}")
+        if gap.entries:
+            print(f"   bot answered with: {', '.join(e for e, _ in gap.entries.most_common(3))}")
+    return 0
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
@@ -246,6 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = kb.add_parser("lint", help="check every knowledge entry")
     p.add_argument("--no-embeddings", action="store_true", help="skip the near-duplicate check")
     p.set_defaults(func=cmd_kb_lint)
+    p = kb.add_parser("gaps", help="unanswered, 👎 and handed-off questions grouped: what to write next")
+    p.add_argument("--since", help="ISO date (default: 90 days ago)")
+    p.add_argument("--csv", help="also write every message with its group to this CSV file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_kb_gaps)
     admin_cli.register_drafts(kb)
     admin_cli.register(sub)
     return parser
