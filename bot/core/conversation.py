@@ -77,7 +77,7 @@ class Conversation:
 
     def _turn(self, session: Session, incoming: Incoming) -> Turn:
         repos = Repositories(session)
-        user = repos.users.get(incoming.user.channel, incoming.user.external_id)
+        user = repos.users.get(incoming.user.channel, incoming.user.external_id, lock=True)
         if user is None:
             # Not stored: nothing about a person is written before they consent.
             locale = self.settings.bot.default_locale

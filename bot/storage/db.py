@@ -24,8 +24,10 @@ T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
-# PostgreSQL SQLSTATEs worth retrying: serialization_failure, deadlock_detected.
-_RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+# PostgreSQL SQLSTATEs worth retrying: serialization_failure, deadlock_detected, and the
+# connection classes (admin shutdown or a killed backend, a connection that broke mid-way):
+# the whole unit of work was rolled back, so running it again on a fresh connection is safe.
+_RETRY_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003", "08006"})
 # SQLite reports lock contention (after busy_timeout ran out) only in the message.
 _RETRY_SQLITE_MESSAGES = ("database is locked", "database is busy", "deadlock")
 
@@ -132,11 +134,13 @@ def is_retryable(exc: BaseException) -> bool:
         return False
     if getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES:
         return True
+    if exc.connection_invalidated:  # the connection died (pg_terminate_backend, network): retry on a new one
+        return True
     message = str(exc.orig).lower()
     return isinstance(exc, OperationalError) and any(m in message for m in _RETRY_SQLITE_MESSAGES)
 
 
-def run_with_retry(fn: Callable[[], T], attempts: int = 3, *, backoff: float = 0.05) -> T:
+def run_with_retry(fn: Callable[[], T], attempts: int = 4, *, backoff: float = 0.05) -> T:
     """Run a unit of work (a callable that opens its own transaction), retrying conflicts.
 
     Two updates from one user can race (a double tap); the loser's transaction fails

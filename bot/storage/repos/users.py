@@ -45,9 +45,13 @@ class UserRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, channel: str, external_id: str) -> User | None:
-        """The user known on `channel` as `external_id`, if any."""
+    def get(self, channel: str, external_id: str, *, lock: bool = False) -> User | None:
+        """The user known on `channel` as `external_id`, if any; with `lock`, their row is locked
+        until the transaction ends (PostgreSQL), so one user's updates handled by several
+        processes take effect one after the other (SQLite serialises writers anyway)."""
         stmt = select(User).where(User.channel == channel, User.external_id == external_id)
+        if lock and self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
         return self.session.scalars(stmt).one_or_none()
 
     def by_id(self, user_id: int) -> User | None:
