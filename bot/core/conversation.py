@@ -21,6 +21,7 @@ from bot.core.account_flow import ONBOARDING_STATE, AccountFlow
 from bot.core.advice_flow import AdviceFlow
 from bot.core.coach_flow import CoachFlow
 from bot.core.dispatch import Dispatcher
+from bot.core.engagement import EngagementFlows
 from bot.core.member_flow import MemberFlow
 from bot.core.messages import Incoming, Reply
 from bot.core.progress_flow import ProgressFlow
@@ -52,7 +53,8 @@ class Conversation:
         self.progress = ProgressFlow(index, now=now)
         self.member = MemberFlow(index, self._start_onboarding)
         self.coach = CoachFlow(settings)
-        self.routes = build_routes(self.account, self.advice, self.progress, self.member, self.coach)
+        self.engagement = EngagementFlows(settings, self.progress)
+        self.routes = build_routes(self.account, self.advice, self.progress, self.member, self.coach, self.engagement)
         self.dispatcher = Dispatcher(self.routes)
         self._admins = settings.admin_ids()
 
