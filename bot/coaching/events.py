@@ -253,14 +253,13 @@ def cancel_event(repos: Repositories, event: Event) -> int:
     return told
 
 
-def comment(repos: Repositories, event_id: int, user_id: int, text: str, now: datetime) -> bool:
+def comment(repos: Repositories, event_id: int, user_id: int, text: str) -> bool:
     """A short comment beside a rating (only after rating); False otherwise."""
     rsvp = repos.events.rsvp(event_id, user_id)
     text = " ".join(text.split())[:MAX_COMMENT]
     if rsvp is None or rsvp.rating is None or not text:
         return False
     rsvp.comment = text
-    rsvp.rated_at = now
     return True
 
 

@@ -53,7 +53,7 @@ class Conversation:
         self.progress = ProgressFlow(index, now=now)
         self.member = MemberFlow(index, self._start_onboarding)
         self.coach = CoachFlow(settings)
-        self.engagement = EngagementFlows(settings, self.progress)
+        self.engagement = EngagementFlows(settings, self.progress, self.advice.question)
         self.routes = build_routes(self.account, self.advice, self.progress, self.member, self.coach, self.engagement)
         self.dispatcher = Dispatcher(self.routes)
         self._admins = settings.admin_ids()

@@ -10,6 +10,7 @@ The rules — quota, waiting list, promotion, notices, who is told — are `bot.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,6 +47,7 @@ MAX_QUOTA = 10_000
 QUICK_STARTS = ("08:00", "09:00", "13:00", "19:00")
 QUICK_LENGTHS = (60, 120, 180)  # minutes
 CLOSING_DAYS = (0, 1, 2)  # RSVP closes at the start, or this many days before
+COMMENT_WINDOW = timedelta(minutes=30)  # a comment comes right after the rating
 
 
 def _local_iso(moment: datetime) -> str:
@@ -385,7 +387,14 @@ class EventFlow(Wizard):
 
 
 class EventReplyFlow:
-    """The member's side: RSVP buttons, the rating and its optional comment."""
+    """The member's side: RSVP buttons, the rating and its optional comment.
+
+    The comment is optional, so many members will not write one: text arriving later than
+    COMMENT_WINDOW after the rating is a question for the bot (`ask`), not a comment.
+    """
+
+    def __init__(self, ask: Callable[[Turn, str], list[Reply]]) -> None:
+        self._ask = ask
 
     def rsvp_button(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
         """`rv|<event>|yes|no|maybe` under an invitation (or a promotion)."""
@@ -428,14 +437,18 @@ class EventReplyFlow:
         event = turn.repos.events.by_id(event_id)
         if event is None or not rules.rate(turn.repos, event_id, turn.user.id, stars, turn.now):
             return [turn.say("rating_reply", step="refused")]
-        turn.repos.states.set(turn.user.id, RATING_STATE, {"event": event_id}, at=turn.now)
+        until = (turn.now + COMMENT_WINDOW).isoformat()
+        turn.repos.states.set(turn.user.id, RATING_STATE, {"event": event_id, "until": until}, at=turn.now)
         skip = Button(turn.label("skip"), callbacks.encode("rc"))
         return [turn.say("rating_reply", step="thanks", stars=stars, title=event.title, buttons=((skip,),))]
 
     def comment_text(self, turn: Turn, state: str, data: dict[str, Any], text: str) -> list[Reply]:
-        """The comment typed after a rating."""
+        """The comment typed after a rating (or, once the moment has passed, a question)."""
         turn.repos.states.clear(turn.user.id)
-        saved = rules.comment(turn.repos, int(data.get("event", 0)), turn.user.id, text, turn.now)
+        until = data.get("until")
+        if not isinstance(until, str) or turn.now > datetime.fromisoformat(until):
+            return self._ask(turn, text)
+        saved = rules.comment(turn.repos, int(data.get("event", 0)), turn.user.id, text)
         return [turn.say("rating_reply", step="comment_saved" if saved else "refused")]
 
     def skip_comment(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:

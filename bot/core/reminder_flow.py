@@ -375,7 +375,10 @@ class ReminderFlow(Wizard):
         except ValueError:  # no future occurrence: the time passed while confirming
             return [self._problem(turn, "past"), self._ask_date(turn, data)]
         turn.repos.states.clear(turn.user.id)
-        row = (Button(turn.label("reminder_list"), callbacks.encode("rl", 1)),)
+        row = (
+            Button(turn.label("reminder_list"), callbacks.encode("rl", 1)),
+            Button(turn.label("new_reminder"), callbacks.encode("rn")),
+        )
         return [
             turn.say(
                 "reminder_step",

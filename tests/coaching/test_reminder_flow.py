@@ -59,3 +59,82 @@ def test_a_guided_one_off_reminder_is_previewed_checked_and_queued_by_the_schedu
     texts = [r.payload["text"] for r in outbox_rows(database) if r.kind == "reminder"]
     assert len(texts) == 2 and any("Halo Siti, catat omzet" in t for t in texts)
     assert "terkirim 0, menunggu 2" in rina.say("/pengingat")[0].text
+
+
+def test_recurring_reminders_in_words_and_a_cancelled_dialogue_saves_nothing(talk) -> None:  # type: ignore[no-untyped-def]
+    rina = make_coach(talk, "rina")
+    payload = make_cohort(rina)
+    join(talk, "siti", payload)
+    database = rina.conversation.database
+
+    rina.say("/pengingat")
+    rina.press("Pengingat baru")
+    rina.press("Semua anggota")
+    rina.say("Rapat kelompok ya, {{ nama }}")
+    rina.press("Lanjut")
+    rina.press("Setiap minggu")
+    assert "paling sedikit satu hari" in rina.press("Selesai")[0].text
+    rina.press("Sen")
+    rina.press("Kam")
+    toggled = rina.press("✅ Sen")[0]  # a second tap takes Monday off again
+    assert toggled.edit and "Terpilih: Kamis." in toggled.text
+    rina.press("Selesai")
+    confirm = rina.press("07.00")[0].text
+    assert "setiap Kamis" in confirm and "Kamis, 3 Desember 2026, 07.00 WIB" in confirm
+    rina.press("Simpan pengingat")
+
+    rina.press("Pengingat baru")
+    rina.press("Yang belum mencatat")
+    rina.say("Catat omzet bulan ini ya")
+    rina.press("Lanjut")
+    rina.press("Setiap bulan")
+    assert "1 sampai 31" in rina.say("32")[0].text
+    time_step = rina.say("31")[0].text
+    assert "hari terakhirnya" in time_step
+    confirm = rina.say("19.30")[0].text
+    assert "setiap bulan tanggal 31 (bulan yang lebih pendek: hari terakhirnya)" in confirm
+    assert "Senin, 30 November 2026, 19.30 WIB" in confirm  # November has 30 days: its last day
+    rina.press("Simpan pengingat")
+
+    rina.press("Pengingat baru")
+    rina.press("Semua anggota")
+    rina.say("Ini tidak jadi")
+    rina.press("Lanjut")
+    rina.press("Setiap akhir bulan")
+    assert "Dibatalkan" in rina.press("Batal")[0].text
+
+    weekly, monthly = _reminders(database)
+    assert (weekly.rrule, weekly.audience) == ("FREQ=WEEKLY;BYDAY=TH", "cohort")
+    assert (monthly.rrule, monthly.audience) == ("FREQ=MONTHLY;BYMONTHDAY=31,-1;BYSETPOS=1", "no_figures")
+    listed = rina.say("/pengingat")[0].text
+    assert "setiap Kamis" in listed and "anggota yang belum mencatat angka bulan ini" in listed
+
+
+def test_pause_resume_and_delete_from_the_list(talk) -> None:  # type: ignore[no-untyped-def]
+    rina = make_coach(talk, "rina")
+    payload = make_cohort(rina)
+    join(talk, "siti", payload)
+    database = rina.conversation.database
+    rina.say("/pengingat")
+    rina.press("Pengingat baru")
+    rina.press("Satu orang")
+    rina.press("Siti")
+    rina.say("Jangan lupa foto produk, {{ nama }}")
+    rina.press("Lanjut")
+    rina.press("Setiap hari")
+    rina.press("08.00")
+    rina.press("Simpan pengingat")
+
+    listed = rina.say("/pengingat")[0]
+    assert "Sentra Batik → Siti" in listed.text and "setiap hari" in listed.text
+    paused = rina.press("Jeda 1")[0]
+    assert paused.edit and "Pengingat dijeda" in paused.text and "DIJEDA" in paused.text
+    assert _reminders(database)[0].status == "paused"
+    resumed = rina.press("Lanjutkan 1")[0]
+    assert "berjalan lagi" in resumed.text and _reminders(database)[0].status == "active"
+    assert "Tidak bisa dibatalkan" in rina.press("Hapus 1")[0].text
+    assert _reminders(database)[0].status == "active"  # asked, not done yet
+    deleted = rina.press("Ya, hapus")[0]
+    assert "Pengingat dihapus" in deleted.text and "Belum ada pengingat" in deleted.text
+    [reminder] = _reminders(database)
+    assert reminder.status == "cancelled" and reminder.next_at is None
