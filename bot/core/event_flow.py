@@ -303,6 +303,11 @@ class EventFlow(Wizard):
         if data is None:
             return [turn.say("expired_button")]
         cohort = self._cohort(turn, data)
+        if (
+            what in ("dt", "len", "cl")
+            and int(args[1]) not in {"dt": (0, 1, 2), "len": QUICK_LENGTHS, "cl": CLOSING_DAYS}[what]
+        ):
+            return [turn.say("expired_button")]  # only the values the buttons offer
         if what == "dt":
             day = self._today(turn, cohort) + timedelta(days=int(args[1]))
             return [self._ask(turn, {**data, "date": day.isoformat()}, "start")]

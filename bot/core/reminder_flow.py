@@ -151,9 +151,6 @@ class ReminderFlow(Wizard):
 
     # -- a new reminder -----------------------------------------------------------------------
 
-    def new_command(self, turn: Turn, args: str) -> list[Reply]:
-        return self.begin(turn)
-
     def new_button(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
         """`rn`."""
         return self.begin(turn)
@@ -196,7 +193,7 @@ class ReminderFlow(Wizard):
             return self._month_day(turn, data, args[1])
         if what == "t":
             return self._take_time(turn, data, f"{args[1][:2]}:{args[1][2:]}")
-        if what == "dt":
+        if what == "dt" and int(args[1]) in (0, 1, 2):
             today = self._today(turn, data)
             return self._take_date(turn, data, today + timedelta(days=int(args[1])), None)
         if what == "save":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -161,7 +162,7 @@ def institution_cohorts(turn: Turn, institution_id: int, action: str) -> list[Co
 # -- the dialogue -----------------------------------------------------------------------------
 
 
-class Wizard:
+class Wizard(ABC):
     """One guided dialogue kept in conversation state `state`. Subclasses say what follows the
     audience and render the preview; the shared steps are here."""
 
@@ -341,8 +342,9 @@ class Wizard:
             )
         ]
 
+    @abstractmethod
     def show_preview(self, turn: Turn, data: dict[str, Any]) -> list[Reply]:
-        raise NotImplementedError
+        """Render the message for one recipient (`preview_reply`) with this dialogue's confirm."""
 
     # -- typed text ---------------------------------------------------------------------------
 
