@@ -241,7 +241,7 @@ class Wizard(ABC):
         )
 
     def ask_milestone(self, turn: Turn, data: dict[str, Any], page: int) -> Reply:
-        """Milestones that apply to someone in the audience, the most often missing first."""
+        """Milestones that apply to someone in the cohort(s), the most often missing first."""
         self.save(turn, {**data, "step": "milestone"})
         members: dict[int, User] = {}
         for cohort in self.cohorts_of(turn, data):
@@ -249,9 +249,9 @@ class Wizard(ABC):
         done = turn.repos.milestones.done_for_users(members)
         missing = []
         for milestone in load_milestones():
-            applies = [u for u in members.values() if milestone.applies_to(u.sector)]
-            if applies:
-                missing.append((milestone, sum(1 for u in applies if milestone.id not in done[u.id])))
+            if any(milestone.applies_to(u.sector) for u in members.values()):
+                # Counted as the audience rule selects: every member who has not done it.
+                missing.append((milestone, sum(1 for u in members.values() if milestone.id not in done[u.id])))
         missing.sort(key=lambda item: (-item[1], item[0].order))
         shown, page, pages = page_of(missing, page)
         titles = milestone_titles(turn.locale)

@@ -26,7 +26,9 @@ def test_a_coach_and_a_member_in_english(talk, clock) -> None:  # type: ignore[n
     assert "No reminders yet" in rina.say("/pengingat")[0].text
     assert "for which group" in rina.press("New reminder")[0].text
     assert "All members (2)" in [b.label for row in rina.press("Sentra Batik")[0].buttons for b in row][0]
-    assert "not</b> done which step" in rina.press("Missing a milestone")[0].text
+    milestones = rina.press("Missing a milestone")[0]
+    assert "not</b> done which step" in milestones.text
+    assert "Has a business ID number (NIB) (2 not yet)" in [b.label for row in milestones.buttons for b in row]
     rina.press("Back")
     assert "Choose one member" in rina.press("One person")[0].text
     rina.press("Siti")
