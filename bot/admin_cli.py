@@ -1,8 +1,9 @@
 """`umkm-bot admin …` and `umkm-bot kb drafts …`: institutions, coaches, invites, cohorts, the
-outbox and knowledge drafts from the command line. Scripts depend on these commands and their
-JSON fields: keep them stable.
+outbox, broadcasts, reminders, events and knowledge drafts from the command line. Scripts depend
+on these commands and their JSON fields: keep them stable.
 
-Each command prints a human table, or one JSON object with `--json`.
+Each command prints a human table, or one JSON object with `--json`. Times given on the command
+line are wall-clock times in the cohort's time zone (WIB, WITA or WIT).
 """
 
 from __future__ import annotations
@@ -14,13 +15,39 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.coaching import events as event_rules
+from bot.coaching import reminders as reminder_rules
+from bot.coaching.audience import Audience
+from bot.coaching.broadcasts import broadcast_report, send_broadcast
 from bot.coaching.cohort_view import member_rows
 from bot.coaching.cohorts import create_cohort
 from bot.coaching.drafts import export_drafts
 from bot.coaching.invites import create_invite
 from bot.coaching.links import COACH_INVITE, COHORT_JOIN, start_link
+from bot.coaching.personalize import VARIABLES, TemplateProblem
+from bot.coaching.quiet_hours import QuietHours
+from bot.coaching.recurrence import (
+    WEEKDAYS,
+    Schedule,
+    daily,
+    monthly_on_day,
+    monthly_on_last_day,
+    to_utc,
+    weekly_on,
+)
 from bot.config import Settings
-from bot.storage import COHORT_KINDS, INSTITUTION_KINDS, TIMEZONES, Database, Repositories, utcnow
+from bot.progress.milestones import load_milestones
+from bot.storage import (
+    COHORT_KINDS,
+    INSTITUTION_KINDS,
+    TIMEZONES,
+    Cohort,
+    Database,
+    Reminder,
+    Repositories,
+    User,
+    utcnow,
+)
 from bot.storage.migrate import upgrade
 
 __all__ = ["AdminError", "register", "register_drafts"]
@@ -219,6 +246,256 @@ def outbox(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# -- broadcasts, reminders, events ------------------------------------------------------------
+
+CLI_AUDIENCES = ("cohort", "no_figures", "missing_milestone")
+LOCAL_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def _cohort(repos: Repositories, code: str) -> Cohort:
+    cohort = repos.cohorts.by_code(code)
+    if cohort is None or cohort.archived_at is not None:
+        raise AdminError(f"no active cohort with code {code} (see: umkm-bot admin cohort show CODE)")
+    return cohort
+
+
+def _audience(args: argparse.Namespace) -> Audience:
+    if args.audience == "missing_milestone":
+        known = {m.id for m in load_milestones()}
+        if args.milestone not in known:
+            raise AdminError(f"--audience missing_milestone needs --milestone, one of: {', '.join(sorted(known))}")
+        return Audience("missing_milestone", milestone=args.milestone)
+    if args.milestone:
+        raise AdminError("--milestone goes with --audience missing_milestone")
+    return Audience(args.audience)
+
+
+def _local(text: str, option: str) -> datetime:
+    try:
+        return datetime.strptime(text.strip(), LOCAL_FORMAT)
+    except ValueError:
+        raise AdminError(f'{option} must look like "2026-12-31 08:00" (local time of the cohort)') from None
+
+
+def _quiet(settings: Settings) -> QuietHours:
+    return QuietHours(settings.engagement.quiet_start, settings.engagement.quiet_end)
+
+
+def _text_problem(problem: TemplateProblem) -> str:
+    names = ", ".join("{{ " + name + " }}" for name in VARIABLES)
+    return f"the text cannot be used ({problem}); placeholders: {names}"
+
+
+def _person(user: User, name: str | None = None) -> dict[str, Any]:
+    return {"telegram_id": _telegram_id(user.channel, user.external_id), "name": name or user.name}
+
+
+def broadcast_send(settings: Settings, args: argparse.Namespace) -> int:
+    def work(repos: Repositories) -> dict[str, Any]:
+        cohort = _cohort(repos, args.cohort)
+        audience, now = _audience(args), utcnow()
+        try:
+            broadcast = send_broadcast(
+                repos, [cohort], args.text, audience, now, _quiet(settings), coach_id=None, sender=args.sender
+            )
+        except TemplateProblem as exc:
+            raise AdminError(_text_problem(exc)) from None
+        return {"id": broadcast.id, "recipients": broadcast.recipients}
+
+    return _print(args, _in_transaction(settings, work))
+
+
+def broadcast_status(settings: Settings, args: argparse.Namespace) -> int:
+    def work(repos: Repositories) -> dict[str, Any]:
+        broadcast = repos.broadcasts.by_id(args.id)
+        if broadcast is None:
+            raise AdminError(f"no broadcast with id {args.id}")
+        return broadcast_report(repos, broadcast)
+
+    return _print(args, _in_transaction(settings, work))
+
+
+def _reminder_json(repos: Repositories, reminder: Reminder) -> dict[str, Any]:
+    cohort = repos.cohorts.by_id(reminder.cohort_id)
+    occurrences = repos.reminders.occurrences(reminder.id, limit=100)
+    return {
+        "id": reminder.id,
+        "cohort": None if cohort is None else cohort.join_code,
+        "text": reminder.text,
+        "audience": reminder.audience,
+        "milestone": reminder.audience_milestone,
+        "start_local": reminder.start_local,
+        "timezone": reminder.timezone,
+        "rrule": reminder.rrule,
+        "status": reminder.status,
+        "next_at": _iso(reminder.next_at),
+        "last_at": _iso(reminder.last_at),
+        "missed": sum(1 for o in occurrences if o.state == "missed"),
+        "last_delivery": reminder_rules.delivery_figures(repos, reminder),
+    }
+
+
+def reminder_add(settings: Settings, args: argparse.Namespace) -> int:
+    start = _local(args.at, "--at")
+    rule: str | None = None
+    if args.daily:
+        rule = daily()
+    elif args.weekly:
+        codes = [code.strip().upper() for code in args.weekly.split(",") if code.strip()]
+        if not codes or any(code not in WEEKDAYS for code in codes):
+            raise AdminError(f"--weekly takes weekday codes separated by commas: {','.join(WEEKDAYS)}")
+        rule = weekly_on([WEEKDAYS.index(code) for code in codes])
+    elif args.monthly is not None:
+        if not 1 <= args.monthly <= 31:
+            raise AdminError("--monthly takes a day of the month, 1-31 (29-31: shorter months use their last day)")
+        rule = monthly_on_day(args.monthly)
+    elif args.monthly_last:
+        rule = monthly_on_last_day()
+
+    def work(repos: Repositories) -> dict[str, Any]:
+        cohort = _cohort(repos, args.cohort)
+        try:
+            reminder = reminder_rules.create_reminder(
+                repos, cohort, None, args.text, Schedule(start, cohort.timezone, rule), _audience(args), utcnow()
+            )
+        except TemplateProblem as exc:
+            raise AdminError(_text_problem(exc)) from None
+        except ValueError:
+            raise AdminError("--at is in the past: a one-off reminder needs a time still to come") from None
+        return {"id": reminder.id, "next_at": _iso(reminder.next_at)}
+
+    return _print(args, _in_transaction(settings, work))
+
+
+def reminder_list(settings: Settings, args: argparse.Namespace) -> int:
+    def work(repos: Repositories) -> dict[str, Any]:
+        cohorts = [_cohort(repos, args.cohort)] if args.cohort else repos.cohorts.for_coach(None)
+        found = repos.reminders.for_cohorts([c.id for c in cohorts], include_ended=args.all)
+        return {"reminders": [_reminder_json(repos, r) for r in found]}
+
+    data = _in_transaction(settings, work)
+    if args.json:
+        return _print(args, data)
+    print(f"{'id':>4}  {'status':<9} {'next (UTC)':<20} {'cohort':<12} {'rrule':<28} text")
+    for r in data["reminders"]:
+        print(
+            f"{r['id']:>4}  {r['status']:<9} {(r['next_at'] or '–')[:19]:<20} {r['cohort'] or '–':<12} "
+            f"{r['rrule'] or 'once':<28} {r['text'][:40]}"
+        )
+    return 0
+
+
+def reminder_change(settings: Settings, args: argparse.Namespace) -> int:
+    def work(repos: Repositories) -> dict[str, Any]:
+        reminder = repos.reminders.by_id(args.id)
+        if reminder is None:
+            raise AdminError(f"no reminder with id {args.id}")
+        if args.reminder_command == "pause":
+            reminder_rules.pause(repos, reminder)
+        elif args.reminder_command == "resume":
+            reminder_rules.resume(repos, reminder, utcnow())
+        else:
+            reminder_rules.cancel(repos, reminder)
+        return {"id": reminder.id, "status": reminder.status, "next_at": _iso(reminder.next_at)}
+
+    return _print(args, _in_transaction(settings, work))
+
+
+EVENT_PROBLEMS = {
+    "empty_title": "--title is empty",
+    "bad_times": "--start must be in the future and --end after it",
+    "bad_closing": "--closes must be in the future and no later than --start",
+    "bad_quota": "--quota must be at least 1",
+}
+
+
+def event_add(settings: Settings, args: argparse.Namespace) -> int:
+    start = _local(args.start, "--start")
+    try:
+        end = datetime.combine(start.date(), datetime.strptime(args.end.strip(), "%H:%M").time())
+    except ValueError:
+        raise AdminError('--end must look like "12:00" (the same day as --start)') from None
+    closes = _local(args.closes, "--closes") if args.closes else start
+    engagement = settings.engagement
+
+    def work(repos: Repositories) -> dict[str, Any]:
+        cohort = _cohort(repos, args.cohort)
+        try:
+            event, invited = event_rules.create_event(
+                repos,
+                cohort,
+                None,
+                title=args.title,
+                starts_at=to_utc(start, cohort.timezone),
+                ends_at=to_utc(end, cohort.timezone),
+                rsvp_closes_at=to_utc(closes, cohort.timezone),
+                audience=_audience(args),
+                now=utcnow(),
+                quiet=_quiet(settings),
+                place=args.place,
+                online_link=args.link,
+                description=args.description,
+                quota=args.quota,
+                reminder_hours=tuple(engagement.event_reminder_hours),
+                rating_time=engagement.rating_time,
+            )
+        except ValueError as exc:
+            raise AdminError(EVENT_PROBLEMS.get(str(exc), str(exc))) from None
+        return {"id": event.id, "invited": invited}
+
+    return _print(args, _in_transaction(settings, work))
+
+
+def event_show(settings: Settings, args: argparse.Namespace) -> int:
+    def work(repos: Repositories) -> dict[str, Any]:
+        event = repos.events.by_id(args.id)
+        if event is None:
+            raise AdminError(f"no event with id {args.id}")
+        view = event_rules.event_view(repos, event)
+        users = {u.id: u for _, u in repos.events.rsvps(event.id)}
+        cohort = repos.cohorts.by_id(event.cohort_id)
+
+        def people(entries: list[tuple[int, str]]) -> list[dict[str, Any]]:
+            return [_person(users[user_id], name) for user_id, name in entries]
+
+        return {
+            "id": event.id,
+            "title": event.title,
+            "cohort": None if cohort is None else cohort.join_code,
+            "status": event.status,
+            "starts_at": _iso(event.starts_at),
+            "ends_at": _iso(event.ends_at),
+            "rsvp_closes_at": _iso(event.rsvp_closes_at),
+            "timezone": event.timezone,
+            "place": event.place,
+            "online_link": event.online_link,
+            "quota": event.quota,
+            "counts": view.counts,
+            "coming": people(view.coming),
+            "waiting": people(view.waiting),
+            "maybe": people(view.maybe),
+            "declined": people(view.declined),
+            "unanswered": people(view.unanswered),
+            "attended": [_person(users[user_id]) for user_id in sorted(view.attended)],
+            "average_rating": view.average_rating,
+            "ratings": len(view.ratings),
+            "comments": view.comments,
+        }
+
+    data = _in_transaction(settings, work)
+    if args.json:
+        return _print(args, data)
+    print(f"#{data['id']} {data['title']} ({data['cohort']}, {data['status']}) starts {data['starts_at']}")
+    counts = data["counts"]
+    print(" · ".join(f"{key} {counts[key]}" for key in ("yes", "waiting", "maybe", "no", "none", "attended")))
+    for key in ("coming", "waiting", "maybe", "declined", "unanswered", "attended"):
+        names = ", ".join(p["name"] or str(p["telegram_id"]) for p in data[key]) or "–"
+        print(f"{key:<11} {names}")
+    if data["ratings"]:
+        print(f"rating      {data['average_rating']:.1f} from {data['ratings']}")
+    return 0
+
+
 # -- knowledge drafts -------------------------------------------------------------------------
 
 
@@ -265,11 +542,16 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _audience_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--audience", choices=CLI_AUDIENCES, default="cohort", help="who gets it (default: everyone)")
+    parser.add_argument("--milestone", help="with --audience missing_milestone: the milestone id")
+
+
 def register(sub: Any) -> None:
     """Add `admin …` to the `umkm-bot` parser."""
-    admin = sub.add_parser("admin", help="institutions, coaches, cohorts, outbox").add_subparsers(
-        dest="admin_command", required=True
-    )
+    admin = sub.add_parser(
+        "admin", help="institutions, coaches, cohorts, broadcasts, reminders, events, outbox"
+    ).add_subparsers(dest="admin_command", required=True)
 
     institution = admin.add_parser("institution", help="institutions").add_subparsers(dest="what", required=True)
     p = institution.add_parser("add", help="add an institution")
@@ -308,6 +590,62 @@ def register(sub: Any) -> None:
     p.add_argument("code")
     _json_flag(p)
     p.set_defaults(func=cohort_show)
+
+    broadcast = admin.add_parser("broadcast", help="broadcasts").add_subparsers(dest="what", required=True)
+    p = broadcast.add_parser("send", help="send a message to an audience of a cohort now")
+    p.add_argument("--cohort", required=True, help="the cohort's join code")
+    p.add_argument("--text", required=True, help="may use {{ nama }}, {{ usaha }}, {{ kelompok }} …")
+    p.add_argument("--sender", help="shown as 'Pesan dari SENDER'")
+    _audience_flags(p)
+    _json_flag(p)
+    p.set_defaults(func=broadcast_send)
+    p = broadcast.add_parser("status", help="a broadcast's delivery report")
+    p.add_argument("id", type=int)
+    _json_flag(p)
+    p.set_defaults(func=broadcast_status)
+
+    reminder = admin.add_parser("reminder", help="reminders").add_subparsers(dest="reminder_command", required=True)
+    p = reminder.add_parser("add", help="a one-off or recurring reminder (times in the cohort's zone)")
+    p.add_argument("--cohort", required=True, help="the cohort's join code")
+    p.add_argument("--text", required=True)
+    p.add_argument("--at", required=True, help='first time, "YYYY-MM-DD HH:MM" local')
+    repeat = p.add_mutually_exclusive_group()
+    repeat.add_argument("--daily", action="store_true")
+    repeat.add_argument("--weekly", metavar="MO,TH", help="weekday codes MO TU WE TH FR SA SU")
+    repeat.add_argument("--monthly", type=int, metavar="DAY", help="day of the month 1-31 (29-31: or the last day)")
+    repeat.add_argument("--monthly-last", action="store_true", help="the last day of every month")
+    _audience_flags(p)
+    _json_flag(p)
+    p.set_defaults(func=reminder_add)
+    p = reminder.add_parser("list", help="reminders, next due first")
+    p.add_argument("--cohort", help="only this cohort (join code)")
+    p.add_argument("--all", action="store_true", help="also cancelled and finished ones")
+    _json_flag(p)
+    p.set_defaults(func=reminder_list)
+    for name, text in (("pause", "pause a reminder"), ("resume", "resume from now on"), ("cancel", "cancel for good")):
+        p = reminder.add_parser(name, help=text)
+        p.add_argument("id", type=int)
+        _json_flag(p)
+        p.set_defaults(func=reminder_change)
+
+    event = admin.add_parser("event", help="training invitations").add_subparsers(dest="what", required=True)
+    p = event.add_parser("add", help="invite an audience of a cohort (times in the cohort's zone)")
+    p.add_argument("--cohort", required=True, help="the cohort's join code")
+    p.add_argument("--title", required=True)
+    p.add_argument("--start", required=True, help='"YYYY-MM-DD HH:MM" local')
+    p.add_argument("--end", required=True, help='"HH:MM" the same day')
+    p.add_argument("--place")
+    p.add_argument("--link", help="online meeting link")
+    p.add_argument("--description")
+    p.add_argument("--quota", type=int, help="places; further yeses join a waiting list")
+    p.add_argument("--closes", help='RSVP closing, "YYYY-MM-DD HH:MM" local (default: the start)')
+    _audience_flags(p)
+    _json_flag(p)
+    p.set_defaults(func=event_add)
+    p = event.add_parser("show", help="an event's answers, waiting list, attendance and ratings")
+    p.add_argument("id", type=int)
+    _json_flag(p)
+    p.set_defaults(func=event_show)
 
     p = admin.add_parser("outbox", help="delivery: messages per state")
     p.add_argument("--failed", action="store_true", help="also list failed and uncertain messages")

@@ -23,9 +23,12 @@ __all__ = [
     "EventView",
     "RsvpResult",
     "answer_rsvp",
+    "cancel_event",
+    "comment",
     "create_event",
     "event_view",
     "ics_file",
+    "invitation_context",
     "mark_all_yes_attended",
     "mark_attendance",
     "notice_times",
@@ -34,6 +37,7 @@ __all__ = [
 ]
 
 SUBJECT = "event"
+MAX_COMMENT = 1000
 RsvpOutcome = Literal["placed", "waitlisted", "answered", "unchanged", "closed", "not_invited"]
 
 
@@ -105,12 +109,17 @@ def create_event(
                 "event_invitation",
                 f"event:{event.id}:invite:{user.id}",
                 "event_invitation",
-                {**_event_context(event), "coach": None if coach is None else coach.name, "cohort": cohort.name},
+                invitation_context(event, None if coach is None else coach.name, cohort.name),
                 buttons=rsvp_buttons(event.id),
                 subject=(SUBJECT, event.id),
                 not_before=quiet.release(now, cohort.timezone),
             )
     return event, invited
+
+
+def invitation_context(event: Event, coach: str | None, cohort: str) -> dict[str, object]:
+    """What the invitation shows; also the coach's preview of an event not stored yet."""
+    return {**_event_context(event), "coach": coach, "cohort": cohort}
 
 
 def _event_context(event: Event) -> dict[str, object]:
@@ -217,6 +226,41 @@ def mark_all_yes_attended(repos: Repositories, event: Event, now: datetime) -> i
             rsvp.attendance_at = now
             marked += 1
     return marked
+
+
+def cancel_event(repos: Repositories, event: Event) -> int:
+    """Cancel an open event and tell everyone invited (outbox, once each, blocked members left
+    out); how many were told. No more notices go out; later RSVPs are answered "closed"."""
+    if event.status != "open":
+        return 0
+    event.status = "cancelled"
+    event.next_notice_at = None
+    told = 0
+    for _, user in repos.events.rsvps(event.id):
+        if user.blocked_at is not None:
+            continue
+        row = queue_message(
+            repos,
+            user,
+            "event_cancelled",
+            f"event:{event.id}:cancelled:{user.id}",
+            "event_cancelled",
+            _event_context(event),
+            subject=(SUBJECT, event.id),
+            urgent=True,
+        )
+        told += row is not None
+    return told
+
+
+def comment(repos: Repositories, event_id: int, user_id: int, text: str) -> bool:
+    """A short comment beside a rating (only after rating); False otherwise."""
+    rsvp = repos.events.rsvp(event_id, user_id)
+    text = " ".join(text.split())[:MAX_COMMENT]
+    if rsvp is None or rsvp.rating is None or not text:
+        return False
+    rsvp.comment = text
+    return True
 
 
 def rate(repos: Repositories, event_id: int, user_id: int, rating: int, now: datetime) -> bool:

@@ -95,6 +95,7 @@ class CoachFlow:
              Button(turn.label("export", "csv"), callbacks.encode("ke", cohort.id, "csv")),
              Button(turn.label("join_link"), callbacks.encode("kq", cohort.id)))
         )  # fmt: skip
+        buttons.append((Button(turn.label("checkin_settings"), callbacks.encode("cw", cohort.id)),))
         buttons.append((Button(turn.label("back"), callbacks.encode("kk", 1)),))
         titles = _milestone_titles(turn)
         text = render(
@@ -133,6 +134,7 @@ class CoachFlow:
             threads=[(t.id, turn.repos.handoffs.first_question(t.id)) for t in threads],
         )
         rows = [(Button(turn.label("reply_to", n + 1), callbacks.encode("hr", t.id)),) for n, t in enumerate(threads)]
+        rows.append((Button(turn.label("personal_message"), callbacks.encode("sp", cohort.id, user.id)),))
         rows.append((Button(turn.label("back"), callbacks.encode("kv", cohort.id, "active", 1)),))
         return [Reply(text, tuple(rows))]
 

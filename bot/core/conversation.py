@@ -22,6 +22,7 @@ from bot.core.advice_flow import AdviceFlow
 from bot.core.coach_flow import CoachFlow
 from bot.core.dashboard_flow import DashboardFlow
 from bot.core.dispatch import Dispatcher
+from bot.core.engagement import EngagementFlows
 from bot.core.member_flow import MemberFlow
 from bot.core.messages import Incoming, Reply
 from bot.core.progress_flow import ProgressFlow
@@ -55,7 +56,10 @@ class Conversation:
         self.member = MemberFlow(index, self._start_onboarding)
         self.coach = CoachFlow(settings)
         self.dashboard = DashboardFlow(settings)
-        self.routes = build_routes(self.account, self.advice, self.progress, self.member, self.coach, self.dashboard)
+        self.engagement = EngagementFlows(settings, self.progress, self.advice.question)
+        self.routes = build_routes(
+            self.account, self.advice, self.progress, self.member, self.coach, self.dashboard, self.engagement
+        )
         self.dispatcher = Dispatcher(self.routes)
         self._admins = settings.admin_ids()
 

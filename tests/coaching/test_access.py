@@ -4,11 +4,18 @@ nothing and are logged with the user id and action only."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.coaching.access import Who
+from bot.coaching.audience import Audience
+from bot.coaching.broadcasts import send_broadcast
+from bot.coaching.events import create_event
+from bot.coaching.quiet_hours import QuietHours
+from bot.coaching.recurrence import Schedule
+from bot.coaching.reminders import create_reminder
 from bot.core import callbacks
 from bot.storage import Base, HandoffThread, Repositories
 from tests.coaching.conftest import consented, join, make_coach, make_cohort, outbox_rows, press_data
@@ -19,6 +26,11 @@ ARGS = {
     "kk": ("1",), "kv": ("{cohort}", "active", "1"), "km": ("{cohort}", "{member}"), "ke": ("{cohort}", "xlsx"),
     "kq": ("{cohort}",), "kb": (), "nk": ("sentra",), "nd": (), "nt": ("0",), "hi": (), "hr": ("{thread}",),
     "hd": ("{thread}",), "cx": (), "ai": ("1",),
+    # engagement: the guided dialogues' shared steps, reminders, invitations, broadcasts, check-ins
+    "wc": ("{cohort}",), "wa": ("c",), "wm": ("nib",), "wp": ("{member}",), "rl": ("1",), "rs": ("1", "p", "1"),
+    "rn": (), "rw": ("save",), "el": ("1",), "en": (), "ew": ("send",), "ev": ("1",), "et": ("1", "{member}", "1"),
+    "ey": ("1", "1"), "ex": ("1", "y"), "bw": ("send",), "br": ("1",), "bi": ("1",), "cw": ("{cohort}", "0", "0900"),
+    "sp": ("{cohort}", "{member}"),
 }  # fmt: skip
 
 
@@ -88,6 +100,59 @@ def test_a_coach_of_another_institution_cannot_touch_rinas_cohort(world) -> None
     assert after.pop("question_log") == before.pop("question_log") + 1
     assert after == before
     assert REFUSED in budi.say("/undang_pendamping")[0].text
+
+
+def test_forged_engagement_buttons_from_another_coach_change_nothing(world, talk) -> None:  # type: ignore[no-untyped-def]
+    """Budi (another institution) replays Rina's reminder, event, broadcast, check-in and personal
+    message buttons, and feeds her cohort and member into his own guided dialogues."""
+    budi, database, ids = world["budi"], world["database"], world["ids"]
+    join(talk, "eko", make_cohort(budi, "KUB Budi"))
+    now = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+    quiet = QuietHours("21:00", "06:00")
+    with database.transaction() as session:
+        repos = Repositories(session)
+        cohort = repos.cohorts.by_id(ids["cohort"])
+        reminder = create_reminder(
+            repos, cohort, cohort.coach_id, "Halo {{ nama }}", Schedule(datetime(2026, 12, 1, 8, 0), cohort.timezone),
+            Audience(), now,
+        )  # fmt: skip
+        event, _ = create_event(
+            repos, cohort, cohort.coach_id, title="Kelas HPP", starts_at=now + timedelta(hours=1),
+            ends_at=now + timedelta(hours=3), rsvp_closes_at=now + timedelta(minutes=30), audience=Audience(), now=now,
+            quiet=quiet,
+        )  # fmt: skip
+        broadcast = send_broadcast(repos, [cohort], "Halo", Audience(), now, quiet, coach_id=None, sender=None)
+        numbers = {"reminder": reminder.id, "event": event.id, "broadcast": broadcast.id, **ids}
+    budi.say("/pengingat")
+    before = _row_counts(database)
+    forged = [
+        ("rs", "{reminder}", "p", "1"), ("rs", "{reminder}", "X", "1"), ("ev", "{event}"), ("ey", "{event}", "1"),
+        ("et", "{event}", "{member}", "1"), ("ex", "{event}", "y"), ("br", "{broadcast}"), ("cw", "{cohort}"),
+        ("cw", "{cohort}", "0", "0900"), ("cw", "{cohort}", "off"), ("sp", "{cohort}", "{member}"),
+        ("kv", "{cohort}", "active", "1"),
+    ]  # fmt: skip
+    for action, *args in forged:
+        reply = press_data(budi, callbacks.encode(action, *(a.format(**numbers) for a in args)))[0]
+        assert REFUSED in reply.text and reply.attachment is None, action
+        assert "Siti" not in reply.text and "Kelas HPP" not in reply.text
+    assert "Kelas HPP" not in budi.say("/undangan")[0].text and "Halo" not in budi.say("/pengingat")[0].text
+    # In his own dialogue (two cohorts of his: he chooses one), Rina's cohort and member are refused.
+    make_cohort(budi, "KUB Budi 2")
+    budi.say("/siaran")
+    assert REFUSED in press_data(budi, callbacks.encode("wc", ids["cohort"]))[0].text
+    budi.say("/siaran")
+    budi.press("KUB Budi 2")
+    budi.press("Satu orang")
+    assert REFUSED in press_data(budi, callbacks.encode("wp", ids["member"]))[0].text
+    budi.say("/batal")
+    after = _row_counts(database)
+    after["cohorts"] -= 1  # KUB Budi 2
+    assert after == before
+    with database.transaction() as session:
+        repos = Repositories(session)
+        assert repos.reminders.by_id(reminder.id).status == "active"
+        assert repos.events.by_id(event.id).status == "open"
+        assert repos.cohorts.by_id(ids["cohort"]).checkin_weekday is None
 
 
 def test_a_replayed_reply_button_after_the_member_left_is_refused(world) -> None:  # type: ignore[no-untyped-def]
