@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.coaching.cohort_view import this_month
+from bot.progress.milestones import milestones_for_sector
 from bot.storage import AUDIENCES, Cohort, Repositories, User
 
 __all__ = ["Audience", "Selection", "select"]
@@ -40,6 +41,11 @@ class Selection:
     skipped_blocked: int
 
 
+def _checklist_ids(sector: str | None) -> set[str]:
+    """The milestones that apply to a sector (a food-only step is not missing for a batik maker)."""
+    return {m.id for m in milestones_for_sector(sector)}
+
+
 def select(repos: Repositories, cohort: Cohort, audience: Audience, now: datetime) -> Selection:
     """The cohort's active members in this audience, joining order."""
     members = [user for _, user in repos.cohorts.members(cohort.id)]
@@ -47,7 +53,10 @@ def select(repos: Repositories, cohort: Cohort, audience: Audience, now: datetim
         members = [u for u in members if u.id == audience.user_id]
     elif audience.kind == "missing_milestone":
         done = repos.milestones.done_for_users([u.id for u in members])
-        members = [u for u in members if audience.milestone not in done[u.id]]
+        members = [
+            u for u in members
+            if audience.milestone not in done[u.id] and audience.milestone in _checklist_ids(u.sector)
+        ]  # fmt: skip
     elif audience.kind == "no_figures":
         month = this_month(cohort, now)
         ids = [u.id for u in members]

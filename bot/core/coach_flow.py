@@ -7,7 +7,6 @@ ownership on each press; the dispatcher has already refused non-coaches.
 
 from __future__ import annotations
 
-from datetime import datetime
 from math import ceil
 from zoneinfo import ZoneInfo
 
@@ -16,11 +15,12 @@ from bot.coaching.cohort_export import cohort_table
 from bot.coaching.cohort_view import SORT_KEYS, MemberRow, member_rows, sort_rows, summarize, this_month
 from bot.coaching.cohorts import create_cohort
 from bot.coaching.invites import check_invite, create_invite, redeem_invite
-from bot.coaching.links import COACH_INVITE, COHORT_JOIN, qr_png, start_link
+from bot.coaching.links import COACH_INVITE, COHORT_JOIN, hash_code, qr_png, start_link
 from bot.config import Settings
 from bot.core import callbacks
 from bot.core.messages import Attachment, Button, Reply
 from bot.core.turn import Turn
+from bot.core.wizard import cancel_button, local, milestone_titles, paging
 from bot.progress.chart import format_rupiah
 from bot.progress.milestones import milestones_for_sector
 from bot.progress.months import add_months
@@ -59,7 +59,7 @@ class CoachFlow:
             (Button(turn.label("cohort", s.cohort.name, s.members), callbacks.encode("kv", s.cohort.id, "active", 1)),)
             for s in summaries
         ]
-        rows += _paging(turn, "kk", page, pages)
+        rows += paging(turn, "kk", page, pages)
         open_count = len(turn.repos.handoffs.for_coach(turn.access.coach_scope))
         extra = [Button(turn.label("new_cohort"), callbacks.encode("kb"))]
         if open_count:
@@ -83,7 +83,7 @@ class CoachFlow:
             (Button(_member_label(turn, r), callbacks.encode("km", cohort.id, r.user_id)),)
             for r in rows_sorted[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         ]
-        buttons += _paging(turn, "kv", page, pages, cohort.id, sort)
+        buttons += paging(turn, "kv", page, pages, cohort.id, sort)
         buttons.append(
             tuple(
                 Button(turn.label("sort", key, key == sort), callbacks.encode("kv", cohort.id, key, 1))
@@ -97,7 +97,7 @@ class CoachFlow:
         )  # fmt: skip
         buttons.append((Button(turn.label("checkin_settings"), callbacks.encode("cw", cohort.id)),))
         buttons.append((Button(turn.label("back"), callbacks.encode("kk", 1)),))
-        titles = _milestone_titles(turn)
+        titles = milestone_titles(turn.locale)
         text = render(
             turn.locale,
             "cohort_view",
@@ -118,15 +118,15 @@ class CoachFlow:
         months = [add_months(month, -n) for n in range(5, -1, -1)]
         sales = turn.repos.figures.current(user.id, "omzet")
         threads = [t for t in turn.repos.handoffs.for_member(user.id, cohort.coach_id) if t.status == "open"]
-        title = _milestone_titles(turn)
+        title = milestone_titles(turn.locale)
         text = render(
             turn.locale,
             "member_view",
             user=user,
             cohort=cohort.name,
             sector=turn.label("sector", user.sector) if user.sector else None,
-            joined=_local(membership.joined_at, cohort),
-            last_active=_local(user.last_active_at, cohort),
+            joined=local(membership.joined_at, cohort.timezone),
+            last_active=local(user.last_active_at, cohort.timezone),
             checklist=[(title.get(m.id, m.id), m.id in done) for m in checklist],
             sales=[(m, format_rupiah(sales[m]) if m in sales else None) for m in months],
             classes=[(c.as_of, c.umkm_class) for c in turn.repos.classes.history(user.id)],
@@ -174,21 +174,21 @@ class CoachFlow:
         if not turn.actor.is_coach:  # an admin who does not coach: cohorts need a coach
             return [turn.say("new_cohort_needs_coach")]
         turn.repos.states.set(turn.user.id, NEW_COHORT_STATE, {"step": "name"}, at=turn.now)
-        return [turn.say("new_cohort_name", buttons=((_cancel(turn),),))]
+        return [turn.say("new_cohort_name", buttons=((cancel_button(turn),),))]
 
     def new_cohort_text(self, turn: Turn, state: str, data: dict[str, object], text: str) -> list[Reply]:
         step = data.get("step")
         value = " ".join(text.split())[:128]
         if step == "name":
             if not value:
-                return [turn.say("new_cohort_name", buttons=((_cancel(turn),),))]
+                return [turn.say("new_cohort_name", buttons=((cancel_button(turn),),))]
             turn.repos.states.set(turn.user.id, NEW_COHORT_STATE, {"step": "kind", "name": value}, at=turn.now)
             rows = tuple(
                 (Button(turn.label("cohort_kind", a), callbacks.encode("nk", a)),
                  Button(turn.label("cohort_kind", b), callbacks.encode("nk", b)))
                 for a, b in zip(COHORT_KINDS[::2], COHORT_KINDS[1::2], strict=True)
             )  # fmt: skip
-            return [turn.say("new_cohort_kind", buttons=(*rows, (_cancel(turn),)))]
+            return [turn.say("new_cohort_kind", buttons=(*rows, (cancel_button(turn),)))]
         if step == "district":
             return self._new_cohort_district(turn, data, value or None)
         return [turn.say("new_cohort_use_buttons")]
@@ -201,7 +201,7 @@ class CoachFlow:
             turn.user.id, NEW_COHORT_STATE, {**data, "step": "district", "kind": args[0]}, at=turn.now
         )
         skip = Button(turn.label("skip"), callbacks.encode("nd"))
-        return [turn.say("new_cohort_district", buttons=((skip, _cancel(turn)),))]
+        return [turn.say("new_cohort_district", buttons=((skip, cancel_button(turn)),))]
 
     def new_cohort_skip_district(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
         data = self._new_cohort_data(turn, "district")
@@ -214,7 +214,7 @@ class CoachFlow:
             turn.user.id, NEW_COHORT_STATE, {**data, "step": "timezone", "district": district}, at=turn.now
         )
         row = tuple(Button(turn.label("timezone", tz), callbacks.encode("nt", n)) for n, tz in enumerate(TIMEZONES))
-        return [turn.say("new_cohort_timezone", buttons=(row, (_cancel(turn),)))]
+        return [turn.say("new_cohort_timezone", buttons=(row, (cancel_button(turn),)))]
 
     def new_cohort_timezone(self, turn: Turn, args: tuple[str, ...]) -> list[Reply]:
         data = self._new_cohort_data(turn, "timezone")
@@ -278,7 +278,7 @@ class CoachFlow:
                 "coach_reply_prompt",
                 member=handoff.member_label(member) if member else "?",
                 question=turn.repos.handoffs.first_question(thread.id),
-                buttons=((_cancel(turn),),),
+                buttons=((cancel_button(turn),),),
             )
         ]
 
@@ -335,7 +335,7 @@ class CoachFlow:
                 institution=institution.name,
                 link=start_link(self.settings.bot_username, payload),
                 payload=payload,
-                expires=_local(invite.expires_at, None),
+                expires=local(invite.expires_at, "Asia/Jakarta"),
             )
         ]
 
@@ -344,7 +344,7 @@ class CoachFlow:
         problem = check_invite(turn.repos, turn.user, code, turn.now)
         if problem is not None:
             return [turn.say("invite_problem", problem=problem)]
-        invite_institution = turn.repos.coaches.invite(_hash(code))
+        invite_institution = turn.repos.coaches.invite(hash_code(code))
         institution = turn.repos.coaches.institution(invite_institution.institution_id) if invite_institution else None
         row = (
             Button(turn.label("accept"), callbacks.encode("pa", code)),
@@ -364,40 +364,7 @@ class CoachFlow:
         return [turn.say("invite_declined")]
 
 
-def _hash(code: str) -> str:
-    from bot.coaching.links import hash_code
-
-    return hash_code(code)
-
-
-def _cancel(turn: Turn) -> Button:
-    return Button(turn.label("cancel"), callbacks.encode("cx"))
-
-
-def _paging(turn: Turn, action: str, page: int, pages: int, *prefix: object) -> list[tuple[Button, ...]]:
-    buttons = []
-    if page > 1:
-        buttons.append(Button(turn.label("previous"), callbacks.encode(action, *prefix, page - 1)))
-    if page < pages:
-        buttons.append(Button(turn.label("next"), callbacks.encode(action, *prefix, page + 1)))
-    return [tuple(buttons)] if buttons else []
-
-
 def _member_label(turn: Turn, row: MemberRow) -> str:
     return turn.label(
         "member_row", row.name or f"#{row.user_id}", row.class_now, row.milestones_done, row.silent, row.open_questions
     )
-
-
-def _milestone_titles(turn: Turn) -> dict[str, str]:
-    return {m.id: (m.title_en if turn.locale == "en" else m.title_id) for m in milestones_for_sector(None)} | {
-        m.id: (m.title_en if turn.locale == "en" else m.title_id)
-        for sector in ("food", "craft", "agri", "trade", "service", "other")
-        for m in milestones_for_sector(sector)
-    }
-
-
-def _local(moment: datetime | None, cohort: Cohort | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.astimezone(ZoneInfo(cohort.timezone if cohort else "Asia/Jakarta"))
