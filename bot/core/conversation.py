@@ -151,10 +151,14 @@ class Conversation:
 
     def _native_reply(self, turn: Turn, text: str, reply_to: int) -> list[Reply] | None:
         """A Telegram reply to a message the outbox delivered: a coach answering a forwarded
-        question, or a member following up on a coach's answer."""
+        question, a member following up on a coach's answer or answering a personal message."""
         sent = turn.repos.outbox.by_sent_message(turn.user.id, reply_to)
-        if sent is None or sent.subject_type != "handoff":
+        if sent is None or sent.subject_type not in ("handoff", "personal"):
             return None
+        if sent.subject_type == "personal":  # a reply to the coach's personal message: ask that coach
+            return self.dispatcher.run_handler(
+                turn, Who.MEMBER, "native-reply", lambda: self.member.reply_to_personal(turn, sent, text)
+            )
         if sent.kind == "handoff_question":
             handler, who = self.coach.native_reply, Who.COACH
         else:

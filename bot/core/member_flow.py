@@ -195,6 +195,15 @@ class MemberFlow:
         """A Telegram reply to the coach's answer: a follow-up on that thread."""
         return self._follow_up(turn, turn.access.own_thread(int(sent.subject_id or 0), "follow-up").id, text)
 
+    def reply_to_personal(self, turn: Turn, sent: OutboxMessage, text: str) -> list[Reply]:
+        """A Telegram reply to a coach's personal message becomes a question to that coach."""
+        cohort = turn.repos.cohorts.by_id(int(sent.subject_id or 0))
+        if cohort is None or turn.repos.cohorts.membership(cohort.id, turn.user.id) is None:
+            return [turn.say("coach_none")]
+        coach, _ = self._coach_of(turn, cohort)
+        handoff.ask_coach(turn.repos, turn.user, coach, cohort, text, at=turn.now)
+        return [turn.say("ask_coach_sent", coach=coach.name)]
+
     def _follow_up(self, turn: Turn, thread_id: int, text: str) -> list[Reply]:
         thread = turn.access.own_thread(thread_id, "follow-up")
         if thread.coach_id is None or not turn.repos.cohorts.coach_sees_member(thread.coach_id, turn.user.id):

@@ -210,3 +210,19 @@ def test_coach_name_follows_the_profile(talk) -> None:  # type: ignore[no-untype
     coach.say("Bu Rina Wulandari")
     with coach.conversation.database.transaction() as session:
         assert session.scalars(select(Coach)).one().name == "Bu Rina Wulandari"
+
+
+def test_a_reply_to_the_coachs_personal_message_reaches_the_coach(talk) -> None:  # type: ignore[no-untyped-def]
+    coach = make_coach(talk, "rina")
+    member = join(talk, "siti", make_cohort(coach))
+    database = coach.conversation.database
+    with database.transaction() as session:
+        repos = Repositories(session)
+        cohort = repos.cohorts.for_coach(None)[0]
+        siti = repos.users.get("terminal", "siti")
+        row_id = repos.outbox.enqueue(siti, "personal", {"text": "Apa kabar usahanya?"}, "p1", subject_type="personal",
+                                      subject_id=cohort.id)  # fmt: skip
+        repos.outbox.mark_sent(row_id, 777)
+    member.send(Incoming(member.user, "text", text="Alhamdulillah lancar, tapi bingung soal PIRT", reply_to=777))
+    question = outbox_rows(database)[-1]
+    assert question.kind == "handoff_question" and question.chat_id == "rina" and "PIRT" in question.payload["text"]
