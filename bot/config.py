@@ -136,6 +136,14 @@ class DashboardSection(_Section):
     chart_months: int = Field(12, ge=2, le=36)
 
 
+class RetentionSection(_Section):
+    """How long records that are only needed for a while are kept."""
+
+    processed_update_days: int = Field(2, ge=1)
+    state_days: int = Field(30, ge=1)
+    outbox_days: int = Field(90, ge=1)
+
+
 class BotSection(_Section):
     default_locale: Literal["id", "en"] = "id"
     topic_page_size: int = Field(6, ge=1, le=10)
@@ -155,6 +163,7 @@ class Settings(_Section):
     coaching: CoachingSection = CoachingSection()
     engagement: EngagementSection = EngagementSection()
     dashboard: DashboardSection = DashboardSection()
+    retention: RetentionSection = RetentionSection()
     source: Path | None = None
 
     @property
