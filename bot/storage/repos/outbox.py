@@ -4,7 +4,7 @@ that caused them and delivered later by a worker (bot.delivery)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
@@ -139,30 +139,78 @@ class OutboxRepository:
         self.session.flush()
         return chosen
 
-    def mark_sending(self, ids: Iterable[int], worker: str, now: datetime | None = None) -> int:
+    def mark_sending(
+        self,
+        ids: Iterable[int],
+        worker: str,
+        now: datetime | None = None,
+        *,
+        lease: timedelta = timedelta(seconds=60),
+    ) -> list[int]:
         """The requests are about to go out: from here a crash leaves them `uncertain`, never
-        resent. Only rows still claimed by `worker` move; returns how many did."""
+        resent. Only rows still claimed by `worker` (claim not lapsed) move, and their claim is
+        extended by `lease` to cover the request, so `recover` does not take them mid-send.
+        Returns the ids that moved: send those and only those."""
         now = moment(now)
+        wanted = list(ids)
+        if not wanted:
+            return []
         stmt = (
             update(OutboxMessage)
             .where(
-                OutboxMessage.id.in_(list(ids)),
+                OutboxMessage.id.in_(wanted),
+                OutboxMessage.state == "pending",
+                OutboxMessage.claimed_by == worker,
+                OutboxMessage.claimed_until > now,
+            )
+            .values(
+                state="sending",
+                attempts=OutboxMessage.attempts + 1,
+                claimed_until=now + lease,
+                updated_at=now,
+            )
+            .returning(OutboxMessage.id)
+        )
+        return sorted(self.session.execute(stmt).scalars())
+
+    def release(self, ids: Iterable[int], worker: str) -> int:
+        """Give back claimed rows that `worker` will not send after all (it is stopping), so
+        other workers need not wait for the claim to lapse. Returns how many."""
+        wanted = list(ids)
+        if not wanted:
+            return 0
+        stmt = (
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(wanted),
                 OutboxMessage.state == "pending",
                 OutboxMessage.claimed_by == worker,
             )
-            .values(state="sending", attempts=OutboxMessage.attempts + 1, updated_at=now)
+            .values(claimed_by=None, claimed_until=None)
         )
         return rowcount(self.session.execute(stmt))
 
-    def mark_sent(self, row_id: int, message_id: int | None, now: datetime | None = None) -> None:
+    def mark_sent(
+        self, row_id: int, message_id: int | None, now: datetime | None = None, *, chat_id: str | None = None
+    ) -> None:
+        """Delivered as Telegram message `message_id`; `chat_id` when the chat had migrated
+        (a group became a supergroup) and the message went to its new id."""
         now = moment(now)
-        self._finish(row_id, state="sent", sent_at=now, sent_message_id=message_id, last_error=None, updated_at=now)
+        values: dict[str, Any] = {"sent_at": now, "sent_message_id": message_id, "last_error": None, "updated_at": now}
+        if chat_id is not None:
+            values["chat_id"] = chat_id
+        self._finish(row_id, state="sent", **values)
 
-    def mark_final(self, row_id: int, state: str, error: str, now: datetime | None = None) -> None:
+    def mark_final(
+        self, row_id: int, state: str, error: str, now: datetime | None = None, *, chat_id: str | None = None
+    ) -> None:
         """blocked, failed or uncertain: never sent again."""
         if state not in ("blocked", "failed", "uncertain"):
             raise ValueError(f"not a final failure state: {state}")
-        self._finish(row_id, state=state, last_error=error[:_ERROR_CHARS], updated_at=moment(now))
+        values: dict[str, Any] = {"last_error": error[:_ERROR_CHARS], "updated_at": moment(now)}
+        if chat_id is not None:
+            values["chat_id"] = chat_id
+        self._finish(row_id, state=state, **values)
 
     def reschedule(
         self, row_id: int, at: datetime, error: str, *, count_attempt: bool = True, chat_id: str | None = None
@@ -236,6 +284,20 @@ class OutboxRepository:
             .limit(limit)
         )
         return list(self.session.scalars(stmt))
+
+    def next_due_at(
+        self, *, channel: str | None = None, chat_ids: Sequence[str] | None = None
+    ) -> datetime | None:
+        """When the earliest pending row (claimed or not) is due; None when none is pending."""
+        stmt = select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.state == "pending")
+        if channel is not None:
+            stmt = stmt.where(OutboxMessage.channel == channel)
+        if chat_ids is not None:
+            stmt = stmt.where(OutboxMessage.chat_id.in_(list(chat_ids)))
+        found = self.session.execute(stmt).scalar()
+        if found is not None and found.tzinfo is None:  # an aggregate skips the column type on SQLite
+            found = found.replace(tzinfo=UTC)
+        return found
 
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name

@@ -1,0 +1,591 @@
+"""The delivery worker: claims due outbox rows, sends them within the rate limits, and marks
+what became of each.
+
+One pass of a row: `claim` (one short transaction, after `recover`) -> a rate permit -> `mark_sending`
+(one transaction for every row that got its permit at the same moment) -> the request, on the
+event loop, at most `max_in_flight` at once -> the outcome, recorded together with the others
+that finished meanwhile (one transaction). Nothing is sent from inside a transaction; database
+calls run in one thread of the worker's own, so they queue instead of fighting for the lock.
+
+Three loops share the work: the feeder claims rows while the queue of claimed rows runs low,
+the dispatcher takes permits and starts the requests, the recorder writes the outcomes.
+
+On SQLite only one worker runs at a time: it holds the lease `delivery-worker` and renews it.
+A second one started meanwhile *waits* (`run`) until the lease is free (the first stopped, or
+died and its lease expired), then takes over; `drain` does not wait and raises `WorkerBusy`.
+On PostgreSQL any number of workers share the outbox (`FOR UPDATE SKIP LOCKED` in `claim`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import OperationalError
+
+from bot.config import DeliverySection
+from bot.delivery.backoff import backoff_delay
+from bot.delivery.message import ChannelSender, OutgoingMessage, PayloadError, SendOutcome, Status
+from bot.delivery.rate import RateGate, memory_gate
+from bot.storage import Database
+from bot.storage.db import run_with_retry
+from bot.storage.repos import LeaseRepository, OutboxRepository
+from bot.storage.types import utcnow
+
+__all__ = ["LEASE_NAME", "DeliveryWorker", "WorkerBusy", "WorkerStats", "worker_name"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+LEASE_NAME = "delivery-worker"
+LEASE_SECONDS = 30.0  # a dead SQLite worker's successor waits at most this long
+SUMMARY_EVERY = 60.0  # seconds between INFO summaries while running
+_CLAIM_SAFETY = 1.0  # do not start a row whose claim lapses within this many seconds
+_MIN_IDLE = 0.01
+_DB_ATTEMPTS = 5
+
+
+class WorkerBusy(RuntimeError):
+    """Another delivery worker holds the SQLite lease."""
+
+
+def worker_name() -> str:
+    """host:pid:random, unique per worker object (the claim and lease holder)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class WorkerStats:
+    """What a worker did: rows claimed, and outcomes recorded."""
+
+    claimed: int = 0
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    recovered: int = 0  # rows a dead worker left `sending`, now `uncertain`
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    def minus(self, before: WorkerStats) -> WorkerStats:
+        return WorkerStats(**{k: v - getattr(before, k) for k, v in asdict(self).items()})
+
+
+@dataclass
+class _Claimed:
+    message: OutgoingMessage
+    usable_until: float  # time.monotonic() after which the claim may have lapsed
+
+
+@dataclass
+class _Session:
+    """State of one serving session (between taking up work and stopping)."""
+
+    halt: asyncio.Event
+    deadline: float | None  # drain: loop time by which to be done
+    ready: deque[_Claimed] = field(default_factory=deque)
+    results: list[tuple[OutgoingMessage, SendOutcome, datetime]] = field(default_factory=list)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    dispatching: int = 0  # rows taken from `ready`, waiting for permits or being marked sending
+    in_flight: int = 0
+    recording: bool = False
+    timed_out: bool = False
+    # Each loop sleeps on its own event: claim again / start more requests / write outcomes.
+    to_feed: asyncio.Event = field(default_factory=asyncio.Event)
+    to_dispatch: asyncio.Event = field(default_factory=asyncio.Event)
+    to_record: asyncio.Event = field(default_factory=asyncio.Event)
+    # Monotonic times worth another claim: a paced chat frees up, a retry falls due.
+    wakes: list[float] = field(default_factory=list)
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.wake_all()
+
+    def wake_all(self) -> None:
+        self.to_feed.set()
+        self.to_dispatch.set()
+        self.to_record.set()
+
+    def wake_at(self, at: float) -> None:
+        now = time.monotonic()
+        while self.wakes and self.wakes[0] <= now:  # keeps the heap to the last few seconds
+            heapq.heappop(self.wakes)
+        heapq.heappush(self.wakes, at)
+
+    def next_wake(self) -> float | None:
+        now = time.monotonic()
+        while self.wakes and self.wakes[0] <= now:
+            heapq.heappop(self.wakes)
+        return self.wakes[0] if self.wakes else None
+
+
+class DeliveryWorker:
+    """Delivers the outbox rows of one channel (and, for the terminal chat, of some chats)."""
+
+    def __init__(
+        self,
+        database: Database,
+        sender: ChannelSender,
+        settings: DeliverySection,
+        *,
+        gate: RateGate | None = None,
+        channel: str | None = None,
+        chat_ids: Collection[str] | None = None,
+        name: str | None = None,
+        exclusive: bool | None = None,
+    ) -> None:
+        """`gate` defaults to an in-memory rate of `global_rate` (or `paid_broadcast_rate`);
+        `exclusive` (take the SQLite lease) defaults to True on SQLite."""
+        self.database = database
+        self.sender = sender
+        self.settings = settings
+        self.channel = channel or sender.channel
+        self.chat_ids = sorted(chat_ids) if chat_ids is not None else None
+        self.name = name or worker_name()
+        self.exclusive = database.dialect == "sqlite" if exclusive is None else exclusive
+        self.lease_name = _lease_name(self.channel, self.chat_ids)
+        self.gate = gate or memory_gate(
+            settings.paid_broadcast_rate if settings.paid_broadcast else settings.global_rate
+        )
+        self.stats = WorkerStats()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delivery-db")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._session: _Session | None = None
+        self._last_summary = time.monotonic()
+
+    # -- public ---------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; then finish the requests in flight and return."""
+        if not self.exclusive:
+            await self._serve(stop, deadline=None)
+            return
+        told = False
+        while not stop.is_set():
+            holder = await self._db(self._take_lease)
+            if holder is not None:
+                if not told:
+                    log.warning(
+                        "another delivery worker holds the lease %r on this SQLite database; "
+                        "this one waits and takes over when it stops",
+                        self.lease_name,
+                    )
+                    told = True
+                await _wait(stop, LEASE_SECONDS / 3)
+                continue
+            told = False
+            await self._serve_with_lease(stop, deadline=None)
+
+    async def drain(self, timeout: float = 30.0) -> WorkerStats:
+        """Deliver until nothing is due and nothing falls due before `timeout` seconds have
+        passed; returns what this call did. Raises TimeoutError when due rows are left, and
+        WorkerBusy on SQLite when another worker holds the lease."""
+        before = WorkerStats(**self.stats.as_dict())
+        deadline = asyncio.get_running_loop().time() + timeout
+        never = asyncio.Event()
+        if self.exclusive:
+            holder = await self._db(self._take_lease)
+            if holder is not None:
+                raise WorkerBusy(f"another delivery worker ({holder}) holds the lease {self.lease_name!r}")
+            session = await self._serve_with_lease(never, deadline=deadline)
+        else:
+            session = await self._serve(never, deadline=deadline)
+        if session.timed_out:
+            raise TimeoutError(f"outbox not drained after {timeout}s ({self.stats.minus(before).as_dict()})")
+        return self.stats.minus(before)
+
+    def wake(self) -> None:
+        """New rows were queued: look now instead of at the next poll. Safe from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._poke()
+        else:
+            loop.call_soon_threadsafe(self._poke)
+
+    def close(self) -> None:
+        """Stop the database thread (the sender and the gate belong to the caller)."""
+        self._executor.shutdown(wait=True)
+
+    # -- the steps (also used by tests to play a worker that dies midway) ------------------------
+
+    async def claim(self) -> list[OutgoingMessage]:
+        """Recover rows dead workers left `sending`, then claim up to `batch_size` due rows."""
+        return [c.message for c in await self._db(self._claim)]
+
+    async def mark_sending(self, messages: Collection[OutgoingMessage]) -> list[OutgoingMessage]:
+        """Mark claimed rows `sending`; the ones that moved (still ours), to be sent now."""
+        moved = set(await self._db(self._mark_sending, [m.row_id for m in messages]))
+        return [m for m in messages if m.row_id in moved]
+
+    # -- serving -----------------------------------------------------------------------------
+
+    async def _serve_with_lease(self, stop: asyncio.Event, deadline: float | None) -> _Session:
+        lost = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_lease(lost))
+        try:
+            return await self._serve(stop, deadline, lost)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            if not lost.is_set():
+                await self._db(self._release_lease)
+
+    async def _serve(self, stop: asyncio.Event, deadline: float | None, *more_stops: asyncio.Event) -> _Session:
+        self._loop = asyncio.get_running_loop()
+        session = _Session(halt=asyncio.Event(), deadline=deadline)
+        self._session = session
+        watchers = [asyncio.create_task(_relay(e, session)) for e in (stop, *more_stops)]
+        loops = [
+            asyncio.create_task(self._feed(session), name="delivery-feed"),
+            asyncio.create_task(self._dispatch(session), name="delivery-dispatch"),
+        ]
+        recorder = asyncio.create_task(self._record_loop(session), name="delivery-record")
+        try:
+            await asyncio.gather(*loops)
+        finally:
+            # Halt, and let the loops leave at their next step rather than cancel them: a
+            # dispatcher cancelled between `mark_sending` and the request would strand its rows.
+            session.stop()
+            await asyncio.gather(*loops, return_exceptions=True)
+            # Requests in flight are not cancelled either: a cancelled request may still arrive.
+            if session.tasks:
+                await asyncio.gather(*list(session.tasks), return_exceptions=True)
+            session.to_record.set()
+            await asyncio.gather(recorder, return_exceptions=True)
+            if session.results:
+                await self._db(self._record, session.results)
+                session.results = []
+            leftover = [c.message.row_id for c in session.ready]
+            if leftover:
+                await self._db(self._release, leftover)
+            for task in watchers:
+                task.cancel()
+            self._session = None
+        return session
+
+    async def _feed(self, s: _Session) -> None:
+        """Keep enough claimed rows ready; in a drain, notice when nothing more is due."""
+        low_water = max(self.settings.max_in_flight, self.settings.batch_size // 2)
+        while not s.halt.is_set():
+            if s.deadline is not None and self._loop_time() > s.deadline:
+                s.timed_out = not await self._db(self._nothing_due_before, s.deadline)
+                s.stop()
+                return
+            if len(s.ready) >= low_water:
+                await _sleep_on(s.to_feed, None)
+                continue
+            claimed = await self._db(self._claim)
+            if claimed:
+                s.ready.extend(claimed)
+                self.stats.claimed += len(claimed)
+                s.to_dispatch.set()
+                continue
+            if s.deadline is not None and self._idle(s) and await self._db(self._nothing_due_before, s.deadline):
+                s.stop()  # drained
+                return
+            await _sleep_on(s.to_feed, self._idle_wait(s))
+
+    async def _dispatch(self, s: _Session) -> None:
+        """Take permits for the rows that can go now, mark them sending together, send."""
+        burst = self.gate.max_burst or self.settings.max_in_flight
+        low_water = max(self.settings.max_in_flight, self.settings.batch_size // 2)
+        pace = self.gate.acquire_one
+        while not s.halt.is_set():
+            free = self.settings.max_in_flight - s.in_flight
+            if not s.ready or free <= 0:
+                await _sleep_on(s.to_dispatch, None)
+                continue
+            group: list[_Claimed] = []
+            now = time.monotonic()
+            while s.ready and len(group) < min(free, burst):
+                claimed = s.ready.popleft()
+                if claimed.usable_until > now:
+                    group.append(claimed)  # else: the claim lapses; the row comes back later
+            if len(s.ready) < low_water:
+                s.to_feed.set()
+            if not group:
+                continue
+            s.dispatching = len(group)
+            try:
+                if not await _unless_halted(self.gate.acquire(len(group)), s.halt):
+                    s.ready.extendleft(reversed(group))  # released when the session ends
+                    return
+                moved = set(await self._db(self._mark_sending, [c.message.row_id for c in group]))
+            finally:
+                s.dispatching = 0
+            for claimed in group:
+                if claimed.message.row_id not in moved:
+                    continue
+                s.in_flight += 1
+                task = asyncio.create_task(self._send(s, claimed.message.with_pacing(pace)))
+                s.tasks.add(task)
+                task.add_done_callback(s.tasks.discard)
+
+    async def _send(self, s: _Session, message: OutgoingMessage) -> None:
+        try:
+            outcome = await self.sender.send(message)
+        except Exception as exc:  # a sender bug: the request may have gone out
+            log.error("sending outbox row %d raised %s", message.row_id, type(exc).__name__)
+            outcome = SendOutcome.of(Status.UNCERTAIN, f"sender raised {type(exc).__name__}")
+        finally:
+            s.in_flight -= 1
+            s.to_dispatch.set()
+        if outcome.status is Status.RATE_LIMITED:
+            log.warning(
+                "429 from the channel: pausing this worker for %.1fs (row %d)", outcome.retry_after, message.row_id
+            )
+            self.gate.pause(outcome.retry_after)
+        s.results.append((message, outcome, utcnow()))
+        s.to_record.set()
+
+    async def _record_loop(self, s: _Session) -> None:
+        """Write outcomes as they come, all that finished meanwhile in one transaction."""
+        while True:
+            if not s.results:
+                if s.halt.is_set() and not s.tasks:
+                    return
+                await _sleep_on(s.to_record, None)
+                continue
+            batch, s.results = s.results, []
+            s.recording = True
+            try:
+                await self._db(self._record, batch)
+            finally:
+                s.recording = False
+            self._after_record(s, batch)
+            s.to_feed.set()  # the outbox changed: rows may be claimable now
+
+    def _after_record(self, s: _Session, batch: list[tuple[OutgoingMessage, SendOutcome, datetime]]) -> None:
+        """Logs, and when a claim is worth trying again (a paced chat frees up, a retry)."""
+        now = time.monotonic()
+        pacing = self.settings.per_chat_interval
+        for message, outcome, _ in batch:
+            status = outcome.status
+            if status is Status.SENT and pacing > 0:
+                s.wake_at(now + pacing)
+            elif status is Status.RETRY:
+                s.wake_at(now + _MIN_IDLE)  # the row holds its retry time; look again soon
+            elif status is Status.RATE_LIMITED:
+                s.wake_at(now + outcome.retry_after)
+            elif status in (Status.BLOCKED, Status.FAILED, Status.UNCERTAIN):
+                log.warning("outbox row %d %s: %s", message.row_id, status.value, outcome.error)
+        if now - self._last_summary > SUMMARY_EVERY:
+            self._last_summary = now
+            log.info("delivery worker %s: %s", self.name, self.stats.as_dict())
+
+    # -- waiting ------------------------------------------------------------------------------
+
+    def _idle(self, s: _Session) -> bool:
+        return (
+            not s.ready and not s.dispatching and not s.in_flight and not s.results and not s.recording and not s.tasks
+        )
+
+    def _idle_wait(self, s: _Session) -> float:
+        wait = self.settings.poll_interval
+        wake = s.next_wake()
+        if wake is not None:
+            wait = min(wait, wake - time.monotonic())
+        if s.deadline is not None:
+            wait = min(wait, s.deadline - self._loop_time())
+        return max(wait, _MIN_IDLE)
+
+    def _poke(self) -> None:
+        if self._session is not None:
+            self._session.to_feed.set()
+
+    def _loop_time(self) -> float:
+        assert self._loop is not None
+        return self._loop.time()
+
+    # -- the database side (runs in the worker's database thread) -----------------------------
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        attempt = 0
+        while True:
+            try:
+                return await loop.run_in_executor(self._executor, _with_retry, fn, *args)
+            except OperationalError as exc:
+                # The database went away for a moment (a restart, a lock held too long): try
+                # again a few times; anything else is a bug and stops the worker.
+                attempt += 1
+                if attempt > _DB_ATTEMPTS:
+                    raise
+                log.warning("database unavailable to the delivery worker (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(min(self.settings.poll_interval * attempt, 30.0))
+
+    def _claim(self) -> list[_Claimed]:
+        d = self.settings
+        with self.database.transaction() as session:
+            outbox = OutboxRepository(session)
+            recovered = outbox.recover()
+            if recovered:
+                self.stats.recovered += recovered
+                log.warning("%d outbox rows left sending by a stopped worker are now uncertain", recovered)
+            started = time.monotonic()
+            rows = outbox.claim(
+                self.name,
+                d.batch_size,
+                lease=timedelta(seconds=d.claim_seconds),
+                per_chat_interval=timedelta(seconds=d.per_chat_interval),
+                channel=self.channel,
+                chat_ids=self.chat_ids,
+            )
+            usable_until = started + d.claim_seconds - _CLAIM_SAFETY
+            claimed = []
+            for row in rows:
+                try:
+                    message = OutgoingMessage.from_payload(
+                        row.id, row.channel, row.chat_id, row.kind, row.payload, row.attempts
+                    )
+                except PayloadError as exc:
+                    log.warning("outbox row %d has a bad payload: %s", row.id, exc)
+                    outbox.mark_final(row.id, "failed", f"bad payload: {exc}")
+                    self.stats.failed += 1
+                    continue
+                claimed.append(_Claimed(message, usable_until))
+        if claimed:
+            log.debug("claimed %d rows: %s", len(claimed), [c.message.row_id for c in claimed])
+        return claimed
+
+    def _mark_sending(self, ids: list[int]) -> list[int]:
+        with self.database.transaction() as session:
+            return OutboxRepository(session).mark_sending(
+                ids, self.name, lease=timedelta(seconds=self.settings.claim_seconds)
+            )
+
+    def _record(self, batch: list[tuple[OutgoingMessage, SendOutcome, datetime]]) -> None:
+        d = self.settings
+        counts: dict[str, int] = {}
+        with self.database.transaction() as session:
+            outbox = OutboxRepository(session)
+            for message, outcome, at in batch:
+                status = outcome.status
+                key = status.value
+                if status is Status.SENT:
+                    outbox.mark_sent(message.row_id, outcome.message_id, at, chat_id=outcome.chat_id)
+                elif status is Status.RATE_LIMITED:
+                    retry_at = at + timedelta(seconds=outcome.retry_after)
+                    outbox.reschedule(message.row_id, retry_at, outcome.error, count_attempt=False,
+                                      chat_id=outcome.chat_id)
+                elif status is Status.RETRY:
+                    attempts = message.attempts + 1
+                    if attempts >= d.max_attempts:
+                        error = f"gave up after {attempts} attempts: {outcome.error}"
+                        outbox.mark_final(message.row_id, "failed", error, at, chat_id=outcome.chat_id)
+                        key = "failed"
+                    else:
+                        delay = backoff_delay(attempts, d.backoff_base, d.backoff_max)
+                        outbox.reschedule(message.row_id, at + timedelta(seconds=delay), outcome.error,
+                                          chat_id=outcome.chat_id)
+                        key = "retried"
+                else:
+                    outbox.mark_final(message.row_id, status.value, outcome.error, at, chat_id=outcome.chat_id)
+                counts[key] = counts.get(key, 0) + 1
+        for key, n in counts.items():
+            setattr(self.stats, key, getattr(self.stats, key) + n)
+        log.debug("recorded %d outcomes: %s", len(batch), counts)
+
+    def _release(self, ids: list[int]) -> None:
+        with self.database.transaction() as session:
+            OutboxRepository(session).release(ids, self.name)
+
+    def _nothing_due_before(self, deadline: float) -> bool:
+        """No pending row of ours is due now or before the loop time `deadline`."""
+        assert self._loop is not None
+        until = utcnow() + timedelta(seconds=max(0.0, deadline - self._loop.time()))
+        with self.database.transaction() as session:
+            next_due = OutboxRepository(session).next_due_at(channel=self.channel, chat_ids=self.chat_ids)
+        return next_due is None or next_due > until
+
+    def _take_lease(self) -> str | None:
+        """Take or renew the lease; None when we hold it, else who does."""
+        with self.database.transaction() as session:
+            leases = LeaseRepository(session)
+            if leases.acquire(self.lease_name, self.name, timedelta(seconds=LEASE_SECONDS)):
+                return None
+            return leases.holder(self.lease_name) or "unknown"
+
+    def _release_lease(self) -> None:
+        with self.database.transaction() as session:
+            LeaseRepository(session).release(self.lease_name, self.name)
+
+    async def _keep_lease(self, lost: asyncio.Event) -> None:
+        while True:
+            await asyncio.sleep(LEASE_SECONDS / 3)
+            if await self._db(self._take_lease) is not None:
+                log.error("delivery worker %s lost its lease; stopping", self.name)
+                lost.set()
+                return
+
+
+def _with_retry(fn: Callable[..., T], *args: Any) -> T:
+    return run_with_retry(lambda: fn(*args))
+
+
+def _lease_name(channel: str, chat_ids: list[str] | None) -> str:
+    if channel == "telegram" and chat_ids is None:
+        return LEASE_NAME
+    suffix = f":{','.join(chat_ids)}" if chat_ids is not None else ""
+    return f"{LEASE_NAME}:{channel}{suffix}"[:64]
+
+
+def _earliest(current: float, candidate: float) -> float:
+    return candidate if not current else min(current, candidate)
+
+
+async def _relay(event: asyncio.Event, s: _Session) -> None:
+    await event.wait()
+    s.stop()
+
+
+async def _sleep_on(event: asyncio.Event, timeout: float | None) -> None:
+    """Sleep until `event` is set (or `timeout`), and clear it for the next sleep. The caller
+    checked its condition just before, with no await in between, so nothing is missed."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout)
+    event.clear()
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout)
+
+
+async def _unless_halted(coro: Any, halt: asyncio.Event) -> bool:
+    """Run `coro` unless `halt` is set first (then cancel it); True when it ran to the end."""
+    task = asyncio.ensure_future(coro)
+    stopper = asyncio.ensure_future(halt.wait())
+    try:
+        await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
