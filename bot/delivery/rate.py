@@ -8,8 +8,10 @@ pyrate-limiter on first use, table `ratelimit___<name>`), so together they stay 
 A permit is taken just before the request is marked `sending` and sent, so the request reaches
 the server a few milliseconds after its permit; that delay varies (a commit, a busy event loop).
 So that no one-second window *at the server* holds more than the limit, the window is a little
-longer than a second (`WINDOW_MARGIN`), and permits come in small bursts (at most a fifth of
-the limit per fifth of the window) instead of the whole second's worth at once.
+longer than a second (`WINDOW_MARGIN`), permits come in small bursts (at most a fifth of the
+limit per fifth of the window) instead of the whole second's worth at once, and a request whose
+permit has grown older than half the margin by the time it can go (a slow commit) takes a
+fresh one right before it leaves.
 """
 
 from __future__ import annotations
@@ -65,50 +67,86 @@ def rates_for(per_second: float, margin: float = WINDOW_MARGIN) -> list[Rate]:
     return [Rate(burst, window * burst // limit), Rate(limit, window)]
 
 
-class RateGate:
-    """Permits for one worker: `await acquire(n)` before n requests go out. `pause(seconds)`
-    (a 429's retry_after) holds every further permit of this worker for that long.
+class _Permits:
+    """One pyrate-limiter bucket, and waiting for room in it."""
 
-    With `limiter=None` there is no rate (the terminal chat, benchmarks of the worker itself)."""
+    def __init__(self, bucket: AbstractBucket, *, blocking: bool) -> None:
+        self.bucket = bucket
+        # buffer_ms only pads pyrate's own blocking waits, which are not used here.
+        self.limiter = Limiter(bucket, buffer_ms=0)
+        self.blocking = blocking  # the bucket talks to a database: call it from a thread
+        self._lock = threading.Lock()
+
+    async def take(self, n: int) -> None:
+        while (wait := await (asyncio.to_thread(self._try, n) if self.blocking else _now(self._try, n))) is not None:
+            await asyncio.sleep(wait)
+
+    def _try(self, n: int) -> float | None:
+        """None when `n` permits were taken, else seconds to wait before trying again."""
+        with self._lock:
+            # Non-blocking, so each try stamps the permit with the clock's time now (pyrate's
+            # own blocking loop advances the old stamp by the time it slept instead).
+            if self.limiter.try_acquire(_ITEM, n, blocking=False):
+                return None
+            item = RateItem(_ITEM, _clock(self.bucket), n)
+            wait_ms = self.bucket.waiting(item)
+        # n never exceeds the burst (checked by the gate), so a negative wait only means that
+        # the window moved on while we looked (or the shared table was busy): try again.
+        assert isinstance(wait_ms, int)
+        return max(wait_ms / 1000, _RETRY_FLOOR)
+
+    def close(self) -> None:
+        self.limiter.close()
+
+
+class RateGate:
+    """The rate for one worker.
+
+    `await acquire(n)` takes permits for n requests from the global count (shared by all
+    workers when it lives in PostgreSQL) before the rows are marked `sending`. The request itself
+    then waits for `just_in_time()`, the same rate counted in this process at the moment the
+    request leaves: it absorbs the varying delay of the commit in between, so requests reach the
+    server as evenly spaced as their permits were. `pause(seconds)` (a 429's retry_after) holds
+    both for that long. Without permits (`unlimited_gate`) only the pause applies."""
 
     def __init__(
         self,
-        limiter: Limiter | None,
-        bucket: AbstractBucket | None = None,
+        permits: _Permits | None = None,
+        pacer: _Permits | None = None,
         *,
-        blocking: bool = False,
         max_burst: int | None = None,
         description: str = "no limit",
     ) -> None:
-        self._limiter = limiter
-        self._bucket = bucket
-        self._blocking = blocking  # the bucket talks to a database: call it from a thread
+        self._permits = permits
+        self._pacer = pacer
         self.max_burst = max_burst  # the most permits one acquire may ask for (None: any)
         self.description = description
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
-        self._thread_lock = threading.Lock()
+        self._pacer_lock = asyncio.Lock()
 
     async def acquire(self, n: int = 1) -> None:
-        """Wait until `n` requests may go out (and any pause is over)."""
+        """Wait until `n` more requests fit into the global rate (and any pause is over)."""
         if n <= 0:
             return
         if self.max_burst is not None and n > self.max_burst:
             raise ValueError(f"at most {self.max_burst} permits at once")
         async with self._lock:  # one waiter at a time keeps the order fair
             await self._wait_pause()
-            if self._limiter is None:
-                return
-            while True:
-                wait = await (asyncio.to_thread(self._try, n) if self._blocking else _now(self._try, n))
-                if wait is None:
-                    break
-                await asyncio.sleep(wait)
-            # A 429 that came in while we waited holds this permit too.
-            await self._wait_pause()
+            if self._permits is not None:
+                await self._permits.take(n)
 
-    async def acquire_one(self) -> None:
+    async def just_in_time(self) -> None:
+        """Right before a request leaves: keep this worker's requests spaced as the rate says."""
+        await self._wait_pause()
+        if self._pacer is not None:
+            async with self._pacer_lock:
+                await self._pacer.take(1)
+
+    async def extra(self) -> None:
+        """A second request for the same row (a resend, a document after its text)."""
         await self.acquire(1)
+        await self.just_in_time()
 
     def pause(self, seconds: float) -> None:
         """Hold every further permit for `seconds` (Telegram's retry_after)."""
@@ -122,24 +160,11 @@ class RateGate:
         while (left := self.paused_for) > 0:
             await asyncio.sleep(left)
 
-    def _try(self, n: int) -> float | None:
-        """None when `n` permits were taken, else seconds to wait before trying again."""
-        assert self._limiter is not None and self._bucket is not None
-        with self._thread_lock:
-            # Non-blocking, so each try stamps the permit with the clock's time now (pyrate's
-            # own blocking loop advances the old stamp by the time it slept instead).
-            if self._limiter.try_acquire(_ITEM, n, blocking=False):
-                return None
-            item = RateItem(_ITEM, _clock(self._bucket), n)
-            wait_ms = self._bucket.waiting(item)
-        if not isinstance(wait_ms, int) or wait_ms < 0:
-            raise ValueError(f"{n} permits can never be granted by {self.description}")
-        return max(wait_ms / 1000, _RETRY_FLOOR)
-
     def close(self) -> None:
-        """Stop pyrate-limiter's leak thread and close the bucket's connections."""
-        if self._limiter is not None:
-            self._limiter.close()
+        """Stop pyrate-limiter's leak threads and close the shared bucket's connections."""
+        for permits in (self._permits, self._pacer):
+            if permits is not None:
+                permits.close()
 
 
 async def _now(fn: Callable[..., Any], *args: Any) -> Any:
@@ -152,17 +177,15 @@ def _clock(bucket: AbstractBucket) -> int:
     return now
 
 
-def _limiter(bucket: AbstractBucket) -> Limiter:
-    # buffer_ms is only used by pyrate's blocking waits, which the gate does not use.
-    return Limiter(bucket, buffer_ms=0)
+def _memory(rates: list[Rate]) -> _Permits:
+    return _Permits(InMemoryBucket(rates), blocking=False)
 
 
 def memory_gate(per_second: float, *, margin: float = WINDOW_MARGIN) -> RateGate:
     """A rate kept in this process: right for one worker (SQLite, or in-process)."""
     rates = rates_for(per_second, margin)
-    bucket = InMemoryBucket(rates)
     return RateGate(
-        _limiter(bucket), bucket, max_burst=rates[0].limit, description=f"{per_second:g}/s in memory"
+        _memory(rates), _memory(rates), max_burst=rates[0].limit, description=f"{per_second:g}/s in memory"
     )
 
 
@@ -175,16 +198,12 @@ def postgres_gate(
     conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     pool = ConnectionPool(conninfo, min_size=1, max_size=2, open=True, name="delivery-rate")
     rates = rates_for(per_second, margin)
-    bucket = PostgresBucket(pool, name, rates)
+    shared = _Permits(PostgresBucket(pool, name, rates), blocking=True)
     return RateGate(
-        _limiter(bucket),
-        bucket,
-        blocking=True,
-        max_burst=rates[0].limit,
-        description=f"{per_second:g}/s shared in PostgreSQL",
+        shared, _memory(rates), max_burst=rates[0].limit, description=f"{per_second:g}/s shared in PostgreSQL"
     )
 
 
 def unlimited_gate() -> RateGate:
     """No rate at all (a 429's pause still applies)."""
-    return RateGate(None)
+    return RateGate()

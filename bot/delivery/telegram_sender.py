@@ -4,7 +4,9 @@ answer mapped to an outcome the worker acts on (retry, wait, give up, or report 
 from __future__ import annotations
 
 import logging
+import math
 import warnings
+from collections.abc import Sequence
 from datetime import timedelta
 
 import httpx
@@ -38,51 +40,72 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.
 _GONE = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked", "chat_write_forbidden")
 
 
+# Requests per connection pool. httpcore looks at every connection of its pool (a socket
+# check each) whenever a request starts or ends, so one pool of 16 connections costs about
+# twice the CPU per request of eight pools of two (measured on loopback: 1.9 ms vs 0.9 ms).
+LANE_SIZE = 2
+
+
 def telegram_sender(settings: Settings, token: str) -> TelegramSender:
-    """A sender with its own Bot and connection pool: base URLs from [telegram], timeouts and
+    """A sender with its own Bots and connection pools: base URLs from [telegram], timeouts and
     paid broadcasts from [delivery]. Call `start()` before and `close()` after sending."""
     d = settings.delivery
-    request = HTTPXRequest(
-        # One connection per request in flight (PTB's default pool would queue them).
-        connection_pool_size=d.max_in_flight + 2,
-        connect_timeout=d.connect_timeout,
-        read_timeout=d.read_timeout,
-        write_timeout=d.read_timeout,
-        media_write_timeout=max(d.read_timeout, 20.0),
-        pool_timeout=d.connect_timeout,
-    )
-    bot = Bot(
-        token,
-        base_url=settings.telegram_base_url,
-        base_file_url=settings.telegram_base_file_url,
-        request=request,
-    )
-    return TelegramSender(bot, request, paid_broadcast=d.paid_broadcast, token=token)
+    bots = []
+    for _ in range(math.ceil(d.max_in_flight / LANE_SIZE)):
+        request = HTTPXRequest(
+            connection_pool_size=LANE_SIZE,
+            connect_timeout=d.connect_timeout,
+            read_timeout=d.read_timeout,
+            write_timeout=d.read_timeout,
+            media_write_timeout=max(d.read_timeout, 20.0),
+            pool_timeout=d.connect_timeout,
+        )
+        bot = Bot(
+            token,
+            base_url=settings.telegram_base_url,
+            base_file_url=settings.telegram_base_file_url,
+            request=request,
+        )
+        bots.append((bot, request))
+    return TelegramSender(bots, paid_broadcast=d.paid_broadcast, token=token)
 
 
 class TelegramSender:
     """Sends outbox rows with `telegram.Bot` (HTML, inline buttons, documents). No retries of
     its own except the two the Bot API asks for: a migrated chat is followed once, and a text
-    whose HTML Telegram cannot parse is sent once more as plain text."""
+    whose HTML Telegram cannot parse is sent once more as plain text.
+
+    Holds one or more Bots ("lanes", each with a small connection pool; see LANE_SIZE) and
+    sends each message through the least busy one."""
 
     channel = "telegram"
 
     def __init__(
-        self, bot: Bot, request: HTTPXRequest | None = None, *, paid_broadcast: bool = False, token: str = ""
+        self,
+        bots: Bot | Sequence[tuple[Bot, HTTPXRequest | None]],
+        *,
+        paid_broadcast: bool = False,
+        token: str = "",
     ) -> None:
-        self.bot = bot
-        self._request = request
+        lanes = [(bots, None)] if isinstance(bots, Bot) else list(bots)
+        self._lanes = [_Lane(bot, request) for bot, request in lanes]
         self._paid = paid_broadcast
         self._token = token
 
+    @property
+    def bot(self) -> Bot:
+        return self._lanes[0].bot
+
     async def start(self) -> None:
-        # Only the HTTP client: Bot.initialize() would call getMe, and its error names the token.
-        if self._request is not None:
-            await self._request.initialize()
+        # Only the HTTP clients: Bot.initialize() would call getMe, and its error names the token.
+        for lane in self._lanes:
+            if lane.request is not None:
+                await lane.request.initialize()
 
     async def close(self) -> None:
-        if self._request is not None:
-            await self._request.shutdown()
+        for lane in self._lanes:
+            if lane.request is not None:
+                await lane.request.shutdown()
 
     async def send(self, message: OutgoingMessage) -> SendOutcome:
         chat_id = message.chat_id
@@ -93,8 +116,10 @@ class TelegramSender:
             if not first:
                 await message.pace()  # the extra request needs its own rate permit
             first = False
+            lane = min(self._lanes, key=lambda candidate: candidate.busy)
+            lane.busy += 1
             try:
-                message_id = await self._deliver(message, chat_id, plain=plain)
+                message_id = await self._deliver(lane.bot, message, chat_id, plain=plain)
             except ChatMigrated as exc:
                 if migrated is not None:
                     return SendOutcome(Status.FAILED, error="chat migrated twice", chat_id=migrated)
@@ -109,6 +134,8 @@ class TelegramSender:
                 outcome = classify_error(exc)
             else:
                 return SendOutcome.sent(message_id, chat_id=migrated)
+            finally:
+                lane.busy -= 1
             return SendOutcome(
                 outcome.status,
                 error=self._redact(outcome.error),
@@ -116,7 +143,7 @@ class TelegramSender:
                 chat_id=migrated,
             )
 
-    async def _deliver(self, message: OutgoingMessage, chat_id: str, *, plain: bool) -> int:
+    async def _deliver(self, bot: Bot, message: OutgoingMessage, chat_id: str, *, plain: bool) -> int:
         """One or two requests; the id of the message a reply would answer (the text)."""
         text = html_to_plain(message.text) if plain else message.text
         parse_mode = None if plain else ParseMode.HTML
@@ -125,11 +152,11 @@ class TelegramSender:
         extra = {"allow_paid_broadcast": True} if self._paid else {}
         document = message.document
         if document is None:
-            sent = await self.bot.send_message(target, text, parse_mode=parse_mode, reply_markup=markup, **extra)
+            sent = await bot.send_message(target, text, parse_mode=parse_mode, reply_markup=markup, **extra)
             return _id(sent)
         caption_length = utf16_length(text if plain else html_to_plain(text))
         if caption_length <= CAPTION_LIMIT:
-            sent = await self.bot.send_document(
+            sent = await bot.send_document(
                 target,
                 document.content,
                 filename=document.filename,
@@ -141,16 +168,25 @@ class TelegramSender:
             return _id(sent)
         # Too long for a caption: the text (with the buttons), then the file. A failure of the
         # file after the text arrived is reported, not retried (a retry would repeat the text).
-        first = await self.bot.send_message(target, text, parse_mode=parse_mode, reply_markup=markup, **extra)
+        first = await bot.send_message(target, text, parse_mode=parse_mode, reply_markup=markup, **extra)
         await message.pace()
         try:
-            await self.bot.send_document(target, document.content, filename=document.filename, **extra)
+            await bot.send_document(target, document.content, filename=document.filename, **extra)
         except TelegramError as exc:
             raise _DocumentAfterText(classify_error(exc)) from exc
         return _id(first)
 
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "<token>") if self._token else text
+
+
+class _Lane:
+    """One Bot with its own connection pool, and how many requests it has in flight."""
+
+    def __init__(self, bot: Bot, request: HTTPXRequest | None) -> None:
+        self.bot = bot
+        self.request = request
+        self.busy = 0
 
 
 class _DocumentAfterText(TelegramError):

@@ -2,13 +2,16 @@
 what became of each.
 
 One pass of a row: `claim` (one short transaction, after `recover`) -> a rate permit -> `mark_sending`
-(one transaction for every row that got its permit at the same moment) -> the request, on the
-event loop, at most `max_in_flight` at once -> the outcome, recorded together with the others
-that finished meanwhile (one transaction). Nothing is sent from inside a transaction; database
-calls run in one thread of the worker's own, so they queue instead of fighting for the lock.
+-> the request, on the event loop, at most `max_in_flight` at once -> the outcome recorded. Nothing
+is sent from inside a transaction. Database work runs in one thread of the worker's own, and the
+pump groups it: each of its transactions records every outcome that came in since the last one
+*and* marks `sending` every row whose permit came meanwhile, so a high rate costs a commit per
+group, not two per message.
 
-Three loops share the work: the feeder claims rows while the queue of claimed rows runs low,
-the dispatcher takes permits and starts the requests, the recorder writes the outcomes.
+Four coroutines share the work: the feeder claims rows while the queue of claimed rows runs
+low; the dispatcher takes permits for the rows that fit into the free request slots; the pump
+writes to the database and starts the requests whose rows it marked `sending`; each request is
+a task that hands its outcome back to the pump.
 
 On SQLite only one worker runs at a time: it holds the lease `delivery-worker` and renews it.
 A second one started meanwhile *waits* (`run`) until the lease is free (the first stopped, or
@@ -52,7 +55,7 @@ T = TypeVar("T")
 LEASE_NAME = "delivery-worker"
 LEASE_SECONDS = 30.0  # a dead SQLite worker's successor waits at most this long
 SUMMARY_EVERY = 60.0  # seconds between INFO summaries while running
-_CLAIM_SAFETY = 1.0  # do not start a row whose claim lapses within this many seconds
+_CLAIM_SAFETY = 0.25  # do not start a row in the last quarter of its claim (at most 5 s)
 _MIN_IDLE = 0.01
 _DB_ATTEMPTS = 5
 
@@ -92,6 +95,16 @@ class _Claimed:
     usable_until: float  # time.monotonic() after which the claim may have lapsed
 
 
+Result = tuple[OutgoingMessage, SendOutcome, datetime]
+
+
+@dataclass
+class _Group:
+    """Rows that got their permits together: marked `sending` in one transaction."""
+
+    rows: list[_Claimed]
+
+
 @dataclass
 class _Session:
     """State of one serving session (between taking up work and stopping)."""
@@ -99,16 +112,17 @@ class _Session:
     halt: asyncio.Event
     deadline: float | None  # drain: loop time by which to be done
     ready: deque[_Claimed] = field(default_factory=deque)
-    results: list[tuple[OutgoingMessage, SendOutcome, datetime]] = field(default_factory=list)
+    groups: list[_Group] = field(default_factory=list)  # permits taken, to be marked sending
+    results: list[Result] = field(default_factory=list)  # outcomes to be recorded
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    dispatching: int = 0  # rows taken from `ready`, waiting for permits or being marked sending
-    in_flight: int = 0
-    recording: bool = False
+    dispatching: int = 0  # rows taken from `ready`, waiting for their permits
+    slots: int = 0  # request slots taken: from the permit to the outcome
+    pumping: bool = False
     timed_out: bool = False
-    # Each loop sleeps on its own event: claim again / start more requests / write outcomes.
+    # Each coroutine sleeps on its own event: claim again / take permits / write.
     to_feed: asyncio.Event = field(default_factory=asyncio.Event)
     to_dispatch: asyncio.Event = field(default_factory=asyncio.Event)
-    to_record: asyncio.Event = field(default_factory=asyncio.Event)
+    to_pump: asyncio.Event = field(default_factory=asyncio.Event)
     # Monotonic times worth another claim: a paced chat frees up, a retry falls due.
     wakes: list[float] = field(default_factory=list)
 
@@ -119,7 +133,11 @@ class _Session:
     def wake_all(self) -> None:
         self.to_feed.set()
         self.to_dispatch.set()
-        self.to_record.set()
+        self.to_pump.set()
+
+    def idle(self) -> bool:
+        """Nothing claimed, on its way, in flight or to be written."""
+        return not (self.ready or self.dispatching or self.slots or self.groups or self.results or self.pumping)
 
     def wake_at(self, at: float) -> None:
         now = time.monotonic()
@@ -148,9 +166,11 @@ class DeliveryWorker:
         chat_ids: Collection[str] | None = None,
         name: str | None = None,
         exclusive: bool | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         """`gate` defaults to an in-memory rate of `global_rate` (or `paid_broadcast_rate`);
-        `exclusive` (take the SQLite lease) defaults to True on SQLite."""
+        `exclusive` (take the SQLite lease, renewed every third of `lease_seconds`) defaults to
+        True on SQLite."""
         self.database = database
         self.sender = sender
         self.settings = settings
@@ -159,6 +179,7 @@ class DeliveryWorker:
         self.name = name or worker_name()
         self.exclusive = database.dialect == "sqlite" if exclusive is None else exclusive
         self.lease_name = _lease_name(self.channel, self.chat_ids)
+        self.lease_seconds = lease_seconds
         self.gate = gate or memory_gate(
             settings.paid_broadcast_rate if settings.paid_broadcast else settings.global_rate
         )
@@ -186,7 +207,7 @@ class DeliveryWorker:
                         self.lease_name,
                     )
                     told = True
-                await _wait(stop, LEASE_SECONDS / 3)
+                await _wait(stop, self.lease_seconds / 3)
                 continue
             told = False
             await self._serve_with_lease(stop, deadline=None)
@@ -235,7 +256,7 @@ class DeliveryWorker:
 
     async def mark_sending(self, messages: Collection[OutgoingMessage]) -> list[OutgoingMessage]:
         """Mark claimed rows `sending`; the ones that moved (still ours), to be sent now."""
-        moved = set(await self._db(self._mark_sending, [m.row_id for m in messages]))
+        moved = set(await self._db(self._write, [], [m.row_id for m in messages]))
         return [m for m in messages if m.row_id in moved]
 
     # -- serving -----------------------------------------------------------------------------
@@ -261,21 +282,20 @@ class DeliveryWorker:
             asyncio.create_task(self._feed(session), name="delivery-feed"),
             asyncio.create_task(self._dispatch(session), name="delivery-dispatch"),
         ]
-        recorder = asyncio.create_task(self._record_loop(session), name="delivery-record")
+        pump = asyncio.create_task(self._pump(session), name="delivery-pump")
+        pump.add_done_callback(lambda _: session.stop())  # a pump that failed stops the rest
         try:
             await asyncio.gather(*loops)
         finally:
-            # Halt, and let the loops leave at their next step rather than cancel them: a
-            # dispatcher cancelled between `mark_sending` and the request would strand its rows.
+            # Halt, and let the coroutines leave at their next step rather than cancel them: a
+            # pump cancelled between `mark_sending` and the requests would strand its rows.
             session.stop()
             await asyncio.gather(*loops, return_exceptions=True)
-            # Requests in flight are not cancelled either: a cancelled request may still arrive.
-            if session.tasks:
-                await asyncio.gather(*list(session.tasks), return_exceptions=True)
-            session.to_record.set()
-            await asyncio.gather(recorder, return_exceptions=True)
+            # The pump finishes the groups it was given, then waits for the requests in flight
+            # (not cancelled either: a cancelled request may still arrive) and writes them down.
+            await asyncio.gather(pump, return_exceptions=True)
             if session.results:
-                await self._db(self._record, session.results)
+                await self._db(self._write, session.results, [])
                 session.results = []
             leftover = [c.message.row_id for c in session.ready]
             if leftover:
@@ -283,6 +303,8 @@ class DeliveryWorker:
             for task in watchers:
                 task.cancel()
             self._session = None
+            if pump.done() and not pump.cancelled() and pump.exception() is not None:
+                raise pump.exception()  # type: ignore[misc]
         return session
 
     async def _feed(self, s: _Session) -> None:
@@ -302,82 +324,102 @@ class DeliveryWorker:
                 self.stats.claimed += len(claimed)
                 s.to_dispatch.set()
                 continue
-            if s.deadline is not None and self._idle(s) and await self._db(self._nothing_due_before, s.deadline):
+            if s.deadline is not None and s.idle() and await self._db(self._nothing_due_before, s.deadline):
                 s.stop()  # drained
                 return
             await _sleep_on(s.to_feed, self._idle_wait(s))
 
     async def _dispatch(self, s: _Session) -> None:
-        """Take permits for the rows that can go now, mark them sending together, send."""
+        """Take permits for as many ready rows as there are free request slots (at most a
+        burst of the rate at once) and hand them to the pump."""
         burst = self.gate.max_burst or self.settings.max_in_flight
         low_water = max(self.settings.max_in_flight, self.settings.batch_size // 2)
-        pace = self.gate.acquire_one
         while not s.halt.is_set():
-            free = self.settings.max_in_flight - s.in_flight
+            free = self.settings.max_in_flight - s.slots
             if not s.ready or free <= 0:
                 await _sleep_on(s.to_dispatch, None)
                 continue
-            group: list[_Claimed] = []
+            rows: list[_Claimed] = []
             now = time.monotonic()
-            while s.ready and len(group) < min(free, burst):
+            while s.ready and len(rows) < min(free, burst):
                 claimed = s.ready.popleft()
                 if claimed.usable_until > now:
-                    group.append(claimed)  # else: the claim lapses; the row comes back later
+                    rows.append(claimed)  # else: the claim lapses; the row comes back later
             if len(s.ready) < low_water:
                 s.to_feed.set()
-            if not group:
+            if not rows:
                 continue
-            s.dispatching = len(group)
+            s.slots += len(rows)
+            s.dispatching += len(rows)
+            permitted = False
             try:
-                if not await _unless_halted(self.gate.acquire(len(group)), s.halt):
-                    s.ready.extendleft(reversed(group))  # released when the session ends
-                    return
-                moved = set(await self._db(self._mark_sending, [c.message.row_id for c in group]))
+                permitted = await _unless_halted(self.gate.acquire(len(rows)), s.halt)
             finally:
-                s.dispatching = 0
-            for claimed in group:
-                if claimed.message.row_id not in moved:
-                    continue
-                s.in_flight += 1
-                task = asyncio.create_task(self._send(s, claimed.message.with_pacing(pace)))
-                s.tasks.add(task)
-                task.add_done_callback(s.tasks.discard)
+                s.dispatching -= len(rows)
+                if not permitted:  # halted (or the gate failed): give the rows back
+                    s.slots -= len(rows)
+                    s.ready.extendleft(reversed(rows))  # released when the session ends
+                s.to_pump.set()
+            if not permitted:
+                return
+            s.groups.append(_Group(rows))
+            s.to_pump.set()
+
+    async def _pump(self, s: _Session) -> None:
+        """Write outcomes and mark groups `sending`, all that came in meanwhile in one
+        transaction; then start the requests of the rows that moved."""
+        pace = self.gate.extra
+        while True:
+            if not s.results and not s.groups:
+                if s.halt.is_set() and not s.slots and not s.dispatching:
+                    return  # every request in flight has come back and been written
+                await _sleep_on(s.to_pump, None)
+                continue
+            results, s.results = s.results, []
+            groups, s.groups = s.groups, []
+            ids = [c.message.row_id for g in groups for c in g.rows]
+            s.pumping = True
+            try:
+                moved = set(await self._db(self._write, results, ids))
+            finally:
+                s.pumping = False
+            for group in groups:
+                for claimed in group.rows:
+                    if claimed.message.row_id not in moved:
+                        s.slots -= 1  # taken by another worker after our claim lapsed
+                        continue
+                    message = claimed.message.with_pacing(pace)
+                    task = asyncio.create_task(self._send(s, message))
+                    s.tasks.add(task)
+                    task.add_done_callback(s.tasks.discard)
+            if results:
+                self._after_record(s, results)
+                s.to_feed.set()  # the outbox changed: rows may be claimable now
+            s.to_dispatch.set()
 
     async def _send(self, s: _Session, message: OutgoingMessage) -> None:
         try:
+            await self.gate.just_in_time()
             outcome = await self.sender.send(message)
         except Exception as exc:  # a sender bug: the request may have gone out
             log.error("sending outbox row %d raised %s", message.row_id, type(exc).__name__)
             outcome = SendOutcome.of(Status.UNCERTAIN, f"sender raised {type(exc).__name__}")
-        finally:
-            s.in_flight -= 1
-            s.to_dispatch.set()
+        except asyncio.CancelledError:
+            # The loop is going down: the row stays `sending` and becomes `uncertain` later.
+            s.slots -= 1
+            s.to_pump.set()
+            raise
         if outcome.status is Status.RATE_LIMITED:
             log.warning(
                 "429 from the channel: pausing this worker for %.1fs (row %d)", outcome.retry_after, message.row_id
             )
             self.gate.pause(outcome.retry_after)
         s.results.append((message, outcome, utcnow()))
-        s.to_record.set()
+        s.slots -= 1
+        s.to_pump.set()
+        s.to_dispatch.set()
 
-    async def _record_loop(self, s: _Session) -> None:
-        """Write outcomes as they come, all that finished meanwhile in one transaction."""
-        while True:
-            if not s.results:
-                if s.halt.is_set() and not s.tasks:
-                    return
-                await _sleep_on(s.to_record, None)
-                continue
-            batch, s.results = s.results, []
-            s.recording = True
-            try:
-                await self._db(self._record, batch)
-            finally:
-                s.recording = False
-            self._after_record(s, batch)
-            s.to_feed.set()  # the outbox changed: rows may be claimable now
-
-    def _after_record(self, s: _Session, batch: list[tuple[OutgoingMessage, SendOutcome, datetime]]) -> None:
+    def _after_record(self, s: _Session, batch: list[Result]) -> None:
         """Logs, and when a claim is worth trying again (a paced chat frees up, a retry)."""
         now = time.monotonic()
         pacing = self.settings.per_chat_interval
@@ -396,11 +438,6 @@ class DeliveryWorker:
             log.info("delivery worker %s: %s", self.name, self.stats.as_dict())
 
     # -- waiting ------------------------------------------------------------------------------
-
-    def _idle(self, s: _Session) -> bool:
-        return (
-            not s.ready and not s.dispatching and not s.in_flight and not s.results and not s.recording and not s.tasks
-        )
 
     def _idle_wait(self, s: _Session) -> float:
         wait = self.settings.poll_interval
@@ -453,7 +490,7 @@ class DeliveryWorker:
                 channel=self.channel,
                 chat_ids=self.chat_ids,
             )
-            usable_until = started + d.claim_seconds - _CLAIM_SAFETY
+            usable_until = started + d.claim_seconds - min(5.0, d.claim_seconds * _CLAIM_SAFETY)
             claimed = []
             for row in rows:
                 try:
@@ -470,26 +507,24 @@ class DeliveryWorker:
             log.debug("claimed %d rows: %s", len(claimed), [c.message.row_id for c in claimed])
         return claimed
 
-    def _mark_sending(self, ids: list[int]) -> list[int]:
-        with self.database.transaction() as session:
-            return OutboxRepository(session).mark_sending(
-                ids, self.name, lease=timedelta(seconds=self.settings.claim_seconds)
-            )
-
-    def _record(self, batch: list[tuple[OutgoingMessage, SendOutcome, datetime]]) -> None:
+    def _write(self, results: list[Result], sending: list[int]) -> list[int]:
+        """One transaction: record `results`, then mark the rows `sending` (the ids that
+        moved are returned). Recording first frees those chats for the next claim."""
         d = self.settings
         counts: dict[str, int] = {}
         with self.database.transaction() as session:
             outbox = OutboxRepository(session)
-            for message, outcome, at in batch:
+            sent: list[tuple[int, int | None, datetime, str | None]] = []
+            for message, outcome, at in results:
                 status = outcome.status
                 key = status.value
                 if status is Status.SENT:
-                    outbox.mark_sent(message.row_id, outcome.message_id, at, chat_id=outcome.chat_id)
+                    sent.append((message.row_id, outcome.message_id, at, outcome.chat_id))
                 elif status is Status.RATE_LIMITED:
                     retry_at = at + timedelta(seconds=outcome.retry_after)
-                    outbox.reschedule(message.row_id, retry_at, outcome.error, count_attempt=False,
-                                      chat_id=outcome.chat_id)
+                    outbox.reschedule(
+                        message.row_id, retry_at, outcome.error, count_attempt=False, chat_id=outcome.chat_id
+                    )
                 elif status is Status.RETRY:
                     attempts = message.attempts + 1
                     if attempts >= d.max_attempts:
@@ -498,15 +533,20 @@ class DeliveryWorker:
                         key = "failed"
                     else:
                         delay = backoff_delay(attempts, d.backoff_base, d.backoff_max)
-                        outbox.reschedule(message.row_id, at + timedelta(seconds=delay), outcome.error,
-                                          chat_id=outcome.chat_id)
+                        retry_at = at + timedelta(seconds=delay)
+                        outbox.reschedule(message.row_id, retry_at, outcome.error, chat_id=outcome.chat_id)
                         key = "retried"
                 else:
                     outbox.mark_final(message.row_id, status.value, outcome.error, at, chat_id=outcome.chat_id)
                 counts[key] = counts.get(key, 0) + 1
+            outbox.mark_sent_many(sent)
+            moved = outbox.mark_sending(sending, self.name, lease=timedelta(seconds=d.claim_seconds)) if sending else []
         for key, n in counts.items():
             setattr(self.stats, key, getattr(self.stats, key) + n)
-        log.debug("recorded %d outcomes: %s", len(batch), counts)
+        if results or sending:
+            log.debug("recorded %d outcomes %s; %d of %d rows now sending", len(results), counts, len(moved),
+                      len(sending))
+        return moved
 
     def _release(self, ids: list[int]) -> None:
         with self.database.transaction() as session:
@@ -524,7 +564,7 @@ class DeliveryWorker:
         """Take or renew the lease; None when we hold it, else who does."""
         with self.database.transaction() as session:
             leases = LeaseRepository(session)
-            if leases.acquire(self.lease_name, self.name, timedelta(seconds=LEASE_SECONDS)):
+            if leases.acquire(self.lease_name, self.name, timedelta(seconds=self.lease_seconds)):
                 return None
             return leases.holder(self.lease_name) or "unknown"
 
@@ -534,7 +574,7 @@ class DeliveryWorker:
 
     async def _keep_lease(self, lost: asyncio.Event) -> None:
         while True:
-            await asyncio.sleep(LEASE_SECONDS / 3)
+            await asyncio.sleep(self.lease_seconds / 3)
             if await self._db(self._take_lease) is not None:
                 log.error("delivery worker %s lost its lease; stopping", self.name)
                 lost.set()
