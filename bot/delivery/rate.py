@@ -5,13 +5,10 @@ the worker inside `umkm-bot run`) keeps the count in memory (`InMemoryBucket`); 
 PostgreSQL share one count in a table of that database (`PostgresBucket`, created by
 pyrate-limiter on first use, table `ratelimit___<name>`), so together they stay under the limit.
 
-A permit is taken just before the request is marked `sending` and sent, so the request reaches
-the server a few milliseconds after its permit; that delay varies (a commit, a busy event loop).
-So that no one-second window *at the server* holds more than the limit, the window is a little
-longer than a second (`WINDOW_MARGIN`), permits come in small bursts (at most a fifth of the
-limit per fifth of the window) instead of the whole second's worth at once, and a request whose
-permit has grown older than half the margin by the time it can go (a slow commit) takes a
-fresh one right before it leaves.
+So that no one-second window *at the server* holds more than the limit, requests are timed
+where they leave (see RateGate), the window is a little longer than a second (`WINDOW_MARGIN`,
+for the way from the worker to the server), and permits come in small bursts (at most a fifth
+of the limit per fifth of the window) instead of the whole second's worth at once.
 """
 
 from __future__ import annotations
@@ -100,14 +97,17 @@ class _Permits:
 
 
 class RateGate:
-    """The rate for one worker.
+    """The rate for one worker, counted twice: when rows are about to be marked `sending`
+    (`acquire`) and when their requests are about to leave (`just_in_time`).
 
-    `await acquire(n)` takes permits for n requests from the global count (shared by all
-    workers when it lives in PostgreSQL) before the rows are marked `sending`. The request itself
-    then waits for `just_in_time()`, the same rate counted in this process at the moment the
-    request leaves: it absorbs the varying delay of the commit in between, so requests reach the
-    server as evenly spaced as their permits were. `pause(seconds)` (a 429's retry_after) holds
-    both for that long. Without permits (`unlimited_gate`) only the pause applies."""
+    The first keeps a worker from marking more rows `sending` than the rate lets out soon (rows
+    waiting in `sending` would become `uncertain` if the worker died). The second times the
+    requests themselves: the commit in between takes a varying time, and a request late by more
+    than `WINDOW_MARGIN` would crowd the next second at the server. One worker counts both in
+    memory; workers on PostgreSQL count both in shared tables (`<name>` and `<name>_send`), so
+    a worker that stalled between the two takes its turn late instead of bunching with the
+    others. `pause(seconds)` (a 429's retry_after) holds both. Without permits
+    (`unlimited_gate`) only the pause applies."""
 
     def __init__(
         self,
@@ -126,27 +126,27 @@ class RateGate:
         self._pacer_lock = asyncio.Lock()
 
     async def acquire(self, n: int = 1) -> None:
-        """Wait until `n` more requests fit into the global rate (and any pause is over)."""
-        if n <= 0:
-            return
-        if self.max_burst is not None and n > self.max_burst:
-            raise ValueError(f"at most {self.max_burst} permits at once")
-        async with self._lock:  # one waiter at a time keeps the order fair
-            await self._wait_pause()
-            if self._permits is not None:
-                await self._permits.take(n)
+        """Wait until `n` more rows may be marked `sending` (and any pause is over)."""
+        await self._take(self._permits, self._lock, n)
 
-    async def just_in_time(self) -> None:
-        """Right before a request leaves: keep this worker's requests spaced as the rate says."""
-        await self._wait_pause()
-        if self._pacer is not None:
-            async with self._pacer_lock:
-                await self._pacer.take(1)
+    async def just_in_time(self, n: int = 1) -> None:
+        """Wait until `n` requests may leave now (and any pause is over)."""
+        await self._take(self._pacer, self._pacer_lock, n)
 
     async def extra(self) -> None:
         """A second request for the same row (a resend, a document after its text)."""
         await self.acquire(1)
-        await self.just_in_time()
+        await self.just_in_time(1)
+
+    async def _take(self, permits: _Permits | None, lock: asyncio.Lock, n: int) -> None:
+        if n <= 0:
+            return
+        if self.max_burst is not None and n > self.max_burst:
+            raise ValueError(f"at most {self.max_burst} permits at once")
+        async with lock:  # one waiter at a time keeps the order fair
+            await self._wait_pause()
+            if permits is not None:
+                await permits.take(n)
 
     def pause(self, seconds: float) -> None:
         """Hold every further permit for `seconds` (Telegram's retry_after)."""
@@ -196,11 +196,12 @@ def postgres_gate(
     from psycopg_pool import ConnectionPool
 
     conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    pool = ConnectionPool(conninfo, min_size=1, max_size=2, open=True, name="delivery-rate")
+    pool = ConnectionPool(conninfo, min_size=1, max_size=3, open=True, name="delivery-rate")
     rates = rates_for(per_second, margin)
-    shared = _Permits(PostgresBucket(pool, name, rates), blocking=True)
+    marking = _Permits(PostgresBucket(pool, name, rates), blocking=True)
+    leaving = _Permits(PostgresBucket(pool, f"{name}_send", rates), blocking=True)
     return RateGate(
-        shared, _memory(rates), max_burst=rates[0].limit, description=f"{per_second:g}/s shared in PostgreSQL"
+        marking, leaving, max_burst=rates[0].limit, description=f"{per_second:g}/s shared in PostgreSQL"
     )
 
 

@@ -27,6 +27,7 @@ import heapq
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections import deque
@@ -184,7 +185,16 @@ class DeliveryWorker:
             settings.paid_broadcast_rate if settings.paid_broadcast else settings.global_rate
         )
         self.stats = WorkerStats()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delivery-db")
+        self._stats_lock = threading.Lock()
+        # The pump's writes stand between a permit and its request, so on PostgreSQL they get a
+        # thread (and connection) of their own and never wait behind a claim, which can queue on
+        # the other workers' claims. SQLite has one writer at a time anyway: one thread.
+        self._pump_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delivery-db")
+        self._side_thread = (
+            self._pump_thread
+            if database.dialect == "sqlite"
+            else ThreadPoolExecutor(max_workers=1, thread_name_prefix="delivery-claim")
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._session: _Session | None = None
         self._last_summary = time.monotonic()
@@ -246,7 +256,8 @@ class DeliveryWorker:
 
     def close(self) -> None:
         """Stop the database thread (the sender and the gate belong to the caller)."""
-        self._executor.shutdown(wait=True)
+        self._pump_thread.shutdown(wait=True)
+        self._side_thread.shutdown(wait=True)
 
     # -- the steps (also used by tests to play a worker that dies midway) ------------------------
 
@@ -256,7 +267,7 @@ class DeliveryWorker:
 
     async def mark_sending(self, messages: Collection[OutgoingMessage]) -> list[OutgoingMessage]:
         """Mark claimed rows `sending`; the ones that moved (still ours), to be sent now."""
-        moved = set(await self._db(self._write, [], [m.row_id for m in messages]))
+        moved = set(await self._db_pump(self._write, [], [m.row_id for m in messages]))
         return [m for m in messages if m.row_id in moved]
 
     # -- serving -----------------------------------------------------------------------------
@@ -295,7 +306,7 @@ class DeliveryWorker:
             # (not cancelled either: a cancelled request may still arrive) and writes them down.
             await asyncio.gather(pump, return_exceptions=True)
             if session.results:
-                await self._db(self._write, session.results, [])
+                await self._db_pump(self._write, session.results, [])
                 session.results = []
             leftover = [c.message.row_id for c in session.ready]
             if leftover:
@@ -321,7 +332,7 @@ class DeliveryWorker:
             claimed = await self._db(self._claim)
             if claimed:
                 s.ready.extend(claimed)
-                self.stats.claimed += len(claimed)
+                self._count(claimed=len(claimed))
                 s.to_dispatch.set()
                 continue
             if s.deadline is not None and s.idle() and await self._db(self._nothing_due_before, s.deadline):
@@ -380,26 +391,30 @@ class DeliveryWorker:
             ids = [c.message.row_id for g in groups for c in g.rows]
             s.pumping = True
             try:
-                moved = set(await self._db(self._write, results, ids))
+                moved = set(await self._db_pump(self._write, results, ids))
             finally:
                 s.pumping = False
             for group in groups:
-                for claimed in group.rows:
-                    if claimed.message.row_id not in moved:
-                        s.slots -= 1  # taken by another worker after our claim lapsed
-                        continue
-                    message = claimed.message.with_pacing(pace)
-                    task = asyncio.create_task(self._send(s, message))
-                    s.tasks.add(task)
-                    task.add_done_callback(s.tasks.discard)
+                going = [c.message.with_pacing(pace) for c in group.rows if c.message.row_id in moved]
+                s.slots -= len(group.rows) - len(going)  # the others were taken after our claim lapsed
+                if going:
+                    _track(s, asyncio.create_task(self._launch(s, going)))
             if results:
                 self._after_record(s, results)
                 s.to_feed.set()  # the outbox changed: rows may be claimable now
             s.to_dispatch.set()
 
+    async def _launch(self, s: _Session, messages: list[OutgoingMessage]) -> None:
+        """Start the requests of one group as soon as the rate allows them to leave now."""
+        try:
+            await self.gate.just_in_time(len(messages))
+        except Exception as exc:  # the shared rate table is unreachable: the rows are `sending`
+            log.error("the just-in-time rate check failed (%s); sending anyway", type(exc).__name__)
+        for message in messages:
+            _track(s, asyncio.create_task(self._send(s, message)))
+
     async def _send(self, s: _Session, message: OutgoingMessage) -> None:
         try:
-            await self.gate.just_in_time()
             outcome = await self.sender.send(message)
         except Exception as exc:  # a sender bug: the request may have gone out
             log.error("sending outbox row %d raised %s", message.row_id, type(exc).__name__)
@@ -437,6 +452,12 @@ class DeliveryWorker:
             self._last_summary = now
             log.info("delivery worker %s: %s", self.name, self.stats.as_dict())
 
+    def _count(self, **counts: int) -> None:
+        """Add to the stats (from the loop or a database thread)."""
+        with self._stats_lock:
+            for key, n in counts.items():
+                setattr(self.stats, key, getattr(self.stats, key) + n)
+
     # -- waiting ------------------------------------------------------------------------------
 
     def _idle_wait(self, s: _Session) -> float:
@@ -459,11 +480,19 @@ class DeliveryWorker:
     # -- the database side (runs in the worker's database thread) -----------------------------
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn` (which opens its own transaction) in the claim thread."""
+        return await self._in_thread(self._side_thread, fn, *args)
+
+    async def _db_pump(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn` in the pump's thread."""
+        return await self._in_thread(self._pump_thread, fn, *args)
+
+    async def _in_thread(self, executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         attempt = 0
         while True:
             try:
-                return await loop.run_in_executor(self._executor, _with_retry, fn, *args)
+                return await loop.run_in_executor(executor, _with_retry, fn, *args)
             except OperationalError as exc:
                 # The database went away for a moment (a restart, a lock held too long): try
                 # again a few times; anything else is a bug and stops the worker.
@@ -479,7 +508,7 @@ class DeliveryWorker:
             outbox = OutboxRepository(session)
             recovered = outbox.recover()
             if recovered:
-                self.stats.recovered += recovered
+                self._count(recovered=recovered)
                 log.warning("%d outbox rows left sending by a stopped worker are now uncertain", recovered)
             started = time.monotonic()
             rows = outbox.claim(
@@ -500,7 +529,7 @@ class DeliveryWorker:
                 except PayloadError as exc:
                     log.warning("outbox row %d has a bad payload: %s", row.id, exc)
                     outbox.mark_final(row.id, "failed", f"bad payload: {exc}")
-                    self.stats.failed += 1
+                    self._count(failed=1)
                     continue
                 claimed.append(_Claimed(message, usable_until))
         if claimed:
@@ -541,8 +570,7 @@ class DeliveryWorker:
                 counts[key] = counts.get(key, 0) + 1
             outbox.mark_sent_many(sent)
             moved = outbox.mark_sending(sending, self.name, lease=timedelta(seconds=d.claim_seconds)) if sending else []
-        for key, n in counts.items():
-            setattr(self.stats, key, getattr(self.stats, key) + n)
+        self._count(**counts)
         if results or sending:
             log.debug("recorded %d outcomes %s; %d of %d rows now sending", len(results), counts, len(moved),
                       len(sending))
@@ -579,6 +607,12 @@ class DeliveryWorker:
                 log.error("delivery worker %s lost its lease; stopping", self.name)
                 lost.set()
                 return
+
+
+def _track(s: _Session, task: asyncio.Task[None]) -> None:
+    """Keep a strong reference to the task while it runs."""
+    s.tasks.add(task)
+    task.add_done_callback(s.tasks.discard)
 
 
 def _with_retry(fn: Callable[..., T], *args: Any) -> T:
