@@ -151,6 +151,7 @@ async def test_on_sqlite_a_second_worker_waits_for_the_first(database: Database,
     assert sum(fake_api.received_per_chat().values()) == 22
 
 
+@pytest.mark.slow
 async def test_two_postgres_workers_drain_1000_rows_without_sending_one_twice(database: Database, fake_api: FakeBotApi, settings: Settings, make_worker, enqueue: Enqueue) -> None:
     if database.dialect != "postgresql":
         pytest.skip("only PostgreSQL runs several workers")
