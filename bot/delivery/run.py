@@ -61,8 +61,8 @@ async def run_worker(
         gate.description,
         "one at a time (SQLite lease)" if worker.exclusive else "shared outbox",
     )
-    await sender.start()
     try:
+        await sender.start()
         await worker.run(stop)
     finally:
         await sender.close()

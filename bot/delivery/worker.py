@@ -202,7 +202,22 @@ class DeliveryWorker:
     # -- public ---------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; then finish the requests in flight and return."""
+        """Deliver until `stop` is set; then finish the requests in flight and return. A failure
+        (the database gone for longer than a few retries) is logged and the worker starts over
+        after a pause, so a bot process does not lose its worker silently."""
+        pause = self.settings.poll_interval
+        while not stop.is_set():
+            try:
+                await self._run(stop)
+            except Exception as exc:
+                # Type and row-free message only: SQL errors carry statements and parameters.
+                log.error("delivery worker %s failed (%s); starting over in %.0fs", self.name,
+                          type(exc).__name__, pause)
+                log.debug("delivery worker failure", exc_info=True)
+                await _wait(stop, pause)
+                pause = min(pause * 2, 60.0)
+
+    async def _run(self, stop: asyncio.Event) -> None:
         if not self.exclusive:
             await self._serve(stop, deadline=None)
             return

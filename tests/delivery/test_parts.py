@@ -8,7 +8,16 @@ import random
 
 import httpx
 import pytest
-from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 
 from bot.delivery import Button, OutgoingMessage, PayloadError, Status
 from bot.delivery.backoff import backoff_delay

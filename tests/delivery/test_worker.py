@@ -10,7 +10,15 @@ from datetime import timedelta
 import pytest
 
 from bot.config import Settings
-from bot.delivery import CallbackSender, OutgoingMessage, WorkerBusy, outbox_problems, outbox_report, telegram_sender
+from bot.delivery import (
+    CallbackSender,
+    OutgoingMessage,
+    WorkerBusy,
+    outbox_problems,
+    outbox_report,
+    run_worker,
+    telegram_sender,
+)
 from bot.storage import Database
 from bot.storage.repos import Repositories
 from bot.storage.types import utcnow
@@ -181,3 +189,17 @@ async def test_two_postgres_workers_drain_1000_rows_without_sending_one_twice(da
     texts = [c.params["text"] for c in fake_api.calls_to("sendMessage") if c.ok]
     assert len(texts) == 1000 and len(set(texts)) == 1000
     assert set(fake_api.received_per_chat().values()) == {5}
+
+
+async def test_run_worker_delivers_until_stopped(database: Database, fake_api: FakeBotApi, settings: Settings, enqueue: Enqueue) -> None:
+    """The CLI's entry point: its own sender, the rate chosen for the database, a clean stop."""
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_worker(settings, database, telegram_sender(settings, DEFAULT_TOKEN), stop))
+    enqueue([("1001", "satu"), ("1002", "dua")])
+    await fake_api.wait_for("sendMessage", count=2, timeout=10)
+    stop.set()
+    await asyncio.wait_for(running, 10)
+
+    assert states(database) == {"sent": 2}
+    with database.transaction() as session:  # the SQLite lease is given back on a clean stop
+        assert Repositories(session).leases.holder("delivery-worker") is None

@@ -23,6 +23,11 @@ production: HTML / MarkdownV2 / Markdown parse errors ("can't parse entities"), 
 characters, captions over 1024, callback_data over 64 bytes, "message is not modified" on a no-op
 edit, unknown chat actions, invalid command names, non-image bytes sent as a photo, a user who
 blocked the bot, and ``getUpdates`` while a webhook is set.
+
+For delivery tests it can also answer slower than the client waits (``delay_method``), say
+"chat not found" (``forget_chat``), report a group that became a supergroup (``migrate_chat``),
+and tell when each request arrived (``arrival_times``) and how many messages each chat got
+(``received_per_chat``).
 """
 
 from __future__ import annotations
