@@ -231,6 +231,8 @@ def classify_error(exc: TelegramError) -> SendOutcome:
         text = exc.message.lower()
         if any(marker in text for marker in _GONE):
             return SendOutcome.of(Status.BLOCKED, f"400 {exc.message}")
+        if "can't parse entities" in text:  # the rest quotes a piece of the message
+            return SendOutcome.of(Status.FAILED, "400 can't parse entities")
         return SendOutcome.of(Status.FAILED, f"400 {exc.message}")
     if isinstance(exc, InvalidToken):
         # Our configuration, not the message: keep it for a retry once the token is fixed.
