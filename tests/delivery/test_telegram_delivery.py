@@ -162,15 +162,15 @@ async def test_a_502_forever_fails_after_max_attempts(database: Database, fake_a
 
 
 async def test_a_read_timeout_after_sending_is_uncertain_and_not_resent(database: Database, fake_api: FakeBotApi, settings: Settings, make_worker, enqueue: Enqueue) -> None:
-    settings.delivery.read_timeout = 0.3
-    fake_api.delay_method("sendMessage", 1.0, times=1)
+    settings.delivery.read_timeout = 0.2
+    fake_api.delay_method("sendMessage", 0.6, times=1)
     [row_id] = enqueue([(CHAT, "Halo")])
     sender = telegram_sender(settings, DEFAULT_TOKEN)
     await sender.start()
     try:
         worker = make_worker(sender)
         stats = await worker.drain(10)
-        await asyncio.sleep(1.0)  # the slow answer lands at the server meanwhile
+        await asyncio.sleep(0.6)  # the slow answer lands at the server meanwhile
         await worker.drain(1)
     finally:
         await sender.close()
