@@ -97,46 +97,54 @@ class _Permits:
 
 
 class RateGate:
-    """The rate for one worker, counted twice: when rows are about to be marked `sending`
-    (`acquire`) and when their requests are about to leave (`just_in_time`).
+    """The rate for one worker, counted where rows are marked `sending` (`acquire`) and again
+    where their requests leave (`just_in_time` for a group, `depart` for each request).
 
     The first keeps a worker from marking more rows `sending` than the rate lets out soon (rows
-    waiting in `sending` would become `uncertain` if the worker died). The second times the
+    waiting in `sending` would become `uncertain` if the worker died). The others time the
     requests themselves: the commit in between takes a varying time, and a request late by more
-    than `WINDOW_MARGIN` would crowd the next second at the server. One worker counts both in
-    memory; workers on PostgreSQL count both in shared tables (`<name>` and `<name>_send`), so
-    a worker that stalled between the two takes its turn late instead of bunching with the
-    others. `pause(seconds)` (a 429's retry_after) holds both. Without permits
-    (`unlimited_gate`) only the pause applies."""
+    than `WINDOW_MARGIN` would crowd the next second at the server. `depart` counts in memory,
+    right before each request. Workers on PostgreSQL also count each group in a shared table
+    (`<name>_send`, besides `<name>` for the marking), so a worker that stalled between marking
+    and sending takes its turn late instead of bunching with the others. `pause(seconds)` (a
+    429's retry_after) holds them all. Without permits (`unlimited_gate`) only the pause applies."""
 
     def __init__(
         self,
         permits: _Permits | None = None,
         pacer: _Permits | None = None,
+        departures: _Permits | None = None,
         *,
         max_burst: int | None = None,
         description: str = "no limit",
     ) -> None:
         self._permits = permits
         self._pacer = pacer
+        self._departures = departures
         self.max_burst = max_burst  # the most permits one acquire may ask for (None: any)
         self.description = description
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
         self._pacer_lock = asyncio.Lock()
+        self._departures_lock = asyncio.Lock()
 
     async def acquire(self, n: int = 1) -> None:
         """Wait until `n` more rows may be marked `sending` (and any pause is over)."""
         await self._take(self._permits, self._lock, n)
 
     async def just_in_time(self, n: int = 1) -> None:
-        """Wait until `n` requests may leave now (and any pause is over)."""
+        """Wait until a group of `n` requests may leave (and any pause is over)."""
         await self._take(self._pacer, self._pacer_lock, n)
+
+    async def depart(self) -> None:
+        """Right before one request: keep this worker's requests spaced as the rate says."""
+        await self._take(self._departures, self._departures_lock, 1)
 
     async def extra(self) -> None:
         """A second request for the same row (a resend, a document after its text)."""
         await self.acquire(1)
         await self.just_in_time(1)
+        await self.depart()
 
     async def _take(self, permits: _Permits | None, lock: asyncio.Lock, n: int) -> None:
         if n <= 0:
@@ -162,7 +170,7 @@ class RateGate:
 
     def close(self) -> None:
         """Stop pyrate-limiter's leak threads and close the shared bucket's connections."""
-        for permits in (self._permits, self._pacer):
+        for permits in (self._permits, self._pacer, self._departures):
             if permits is not None:
                 permits.close()
 
@@ -185,7 +193,7 @@ def memory_gate(per_second: float, *, margin: float = WINDOW_MARGIN) -> RateGate
     """A rate kept in this process: right for one worker (SQLite, or in-process)."""
     rates = rates_for(per_second, margin)
     return RateGate(
-        _memory(rates), _memory(rates), max_burst=rates[0].limit, description=f"{per_second:g}/s in memory"
+        _memory(rates), None, _memory(rates), max_burst=rates[0].limit, description=f"{per_second:g}/s in memory"
     )
 
 
@@ -201,7 +209,11 @@ def postgres_gate(
     marking = _Permits(PostgresBucket(pool, name, rates), blocking=True)
     leaving = _Permits(PostgresBucket(pool, f"{name}_send", rates), blocking=True)
     return RateGate(
-        marking, leaving, max_burst=rates[0].limit, description=f"{per_second:g}/s shared in PostgreSQL"
+        marking,
+        leaving,
+        _memory(rates),
+        max_burst=rates[0].limit,
+        description=f"{per_second:g}/s shared in PostgreSQL",
     )
 
 

@@ -430,6 +430,7 @@ class DeliveryWorker:
 
     async def _send(self, s: _Session, message: OutgoingMessage) -> None:
         try:
+            await self.gate.depart()
             outcome = await self.sender.send(message)
         except Exception as exc:  # a sender bug: the request may have gone out
             log.error("sending outbox row %d raised %s", message.row_id, type(exc).__name__)
