@@ -8,10 +8,11 @@ pump groups it: each of its transactions records every outcome that came in sinc
 *and* marks `sending` every row whose permit came meanwhile, so a high rate costs a commit per
 group, not two per message.
 
-Four coroutines share the work: the feeder claims rows while the queue of claimed rows runs
+Three coroutines share the work: the feeder claims rows while the queue of claimed rows runs
 low; the dispatcher takes permits for the rows that fit into the free request slots; the pump
-writes to the database and starts the requests whose rows it marked `sending`; each request is
-a task that hands its outcome back to the pump.
+writes to the database and starts the requests whose rows it marked `sending` (each group once
+the rate lets it leave, each request once more paced where it leaves: see bot.delivery.rate).
+Each request is a task that hands its outcome back to the pump.
 
 On SQLite only one worker runs at a time: it holds the lease `delivery-worker` and renews it.
 A second one started meanwhile *waits* (`run`) until the lease is free (the first stopped, or
