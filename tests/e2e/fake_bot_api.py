@@ -23,6 +23,11 @@ production: HTML / MarkdownV2 / Markdown parse errors ("can't parse entities"), 
 characters, captions over 1024, callback_data over 64 bytes, "message is not modified" on a no-op
 edit, unknown chat actions, invalid command names, non-image bytes sent as a photo, a user who
 blocked the bot, and ``getUpdates`` while a webhook is set.
+
+For delivery tests it can also answer slower than the client waits (``delay_method``), say
+"chat not found" (``forget_chat``), report a group that became a supergroup (``migrate_chat``),
+and tell when each request arrived (``arrival_times``) and how many messages each chat got
+(``received_per_chat``).
 """
 
 from __future__ import annotations
@@ -192,6 +197,8 @@ class Call:
     status: int = 200
     response: dict[str, Any] | None = None
     at: float = field(default_factory=time.monotonic)
+    # time.monotonic() when the request arrived (``at`` is when it was answered).
+    arrived_at: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -933,6 +940,10 @@ class FakeBotApi:
         self.webhook: dict[str, Any] | None = None
         self.webhook_errors: list[str] = []
         self.blocked_users: set[int] = set()
+        self.missing_chats: set[int] = set()
+        self.migrated_chats: dict[int, int] = {}
+
+        self._delays: dict[str, list[list[float]]] = {}  # method -> [[seconds, times left]]
 
         self._failures: dict[str, list[_Failure]] = {}
         self._queue: list[_Queued] = []
@@ -1081,6 +1092,24 @@ class FakeBotApi:
             self.blocked_users.add(user_id)
         else:
             self.blocked_users.discard(user_id)
+
+    def forget_chat(self, chat_id: int, missing: bool = True) -> None:
+        """Sends to ``chat_id`` answer 400 "chat not found" (a deleted account, a wrong id)."""
+        if missing:
+            self.missing_chats.add(chat_id)
+        else:
+            self.missing_chats.discard(chat_id)
+
+    def migrate_chat(self, chat_id: int, new_chat_id: int) -> None:
+        """The group became a supergroup: sends to ``chat_id`` answer 400 with
+        ``parameters.migrate_to_chat_id`` like Telegram; the new id works."""
+        self.migrated_chats[chat_id] = new_chat_id
+
+    def delay_method(self, method: str, seconds: float, *, times: int | None = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` (``None``: all) only after ``seconds``; the
+        call still takes effect (a client that timed out meanwhile does not know whether it did)."""
+        remaining = float("inf") if times is None else float(times)
+        self._delays.setdefault(self._canonical_name(method), []).append([seconds, remaining])
 
     # ---------------------------------------------------------------- queueing updates
 
@@ -1288,6 +1317,25 @@ class FakeBotApi:
             result.append({**c.params, **c.files, "method": c.method})
         return result
 
+    def received_per_chat(self) -> dict[int, int]:
+        """How many messages each chat received (successful calls of the message methods,
+        edits excluded)."""
+        counts: dict[int, int] = {}
+        for c in self.calls:
+            if c.ok and c.method in ("sendMessage", "sendPhoto", "sendDocument"):
+                chat_id = c.params.get("chat_id")
+                counts[chat_id] = counts.get(chat_id, 0) + 1
+        return counts
+
+    def arrival_times(self, chat_id: int | None = None, *, methods: tuple[str, ...] = MESSAGE_METHODS) -> list[float]:
+        """time.monotonic() at which each request of ``methods`` arrived (failed ones too: the
+        Bot API counts requests), in order; only those to ``chat_id`` when given."""
+        return [
+            c.arrived_at if c.arrived_at is not None else c.at
+            for c in self.calls
+            if c.method in methods and (chat_id is None or c.params.get("chat_id") == chat_id)
+        ]
+
     def sent_texts(self, chat_id: int | None = None) -> list[str]:
         """Texts / captions of sent_messages (raw, markup included)."""
         return [m.get("text") or m.get("caption") or "" for m in self.sent_messages(chat_id)]
@@ -1378,6 +1426,7 @@ class FakeBotApi:
             return web.json_response(
                 {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
             )
+        arrived_at = time.monotonic()
         raw_method = request.match_info["method"]
         try:
             params, files = await self._read_params(request)
@@ -1386,9 +1435,12 @@ class FakeBotApi:
         name = self._canonical.get(raw_method.lower())
         if name is None:
             error = BotApiError(404, "Not Found: method not found")
-            self._record(Call(raw_method, params, files, 404, error.body()))
+            self._record(Call(raw_method, params, files, 404, error.body(), arrived_at=arrived_at))
             return web.json_response(error.body(), status=404)
 
+        delay = self._take_delay(name)
+        if delay:
+            await asyncio.sleep(delay)
         failure = self._take_failure(name)
         try:
             if failure is not None:
@@ -1402,7 +1454,7 @@ class FakeBotApi:
             status = 500
         else:
             body, status = {"ok": True, "result": result}, 200
-        self._record(Call(name, params, files, status, body))
+        self._record(Call(name, params, files, status, body, arrived_at=arrived_at))
         return web.json_response(body, status=status)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
@@ -1451,6 +1503,17 @@ class FakeBotApi:
                 if attached is not None:
                     files[key] = attached
         return params, files
+
+    def _take_delay(self, name: str) -> float:
+        delays = self._delays.get(name)
+        while delays:
+            seconds, remaining = delays[0]
+            if remaining <= 0:
+                delays.pop(0)
+                continue
+            delays[0][1] = remaining - 1
+            return seconds
+        return 0.0
 
     def _take_failure(self, name: str) -> _Failure | None:
         failures = self._failures.get(name)
@@ -1523,6 +1586,14 @@ class FakeBotApi:
     def _check_not_blocked(self, chat_id: int) -> None:
         if chat_id in self.blocked_users:
             raise BotApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.missing_chats:
+            raise _bad_request("chat not found")
+        if chat_id in self.migrated_chats:
+            raise BotApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self.migrated_chats[chat_id]},
+            )
 
     def _checked_text(self, text: Any, parse_mode: Any, *, caption: bool = False) -> str:
         if text is None:

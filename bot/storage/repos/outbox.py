@@ -4,10 +4,10 @@ that caused them and delivered later by a worker (bot.delivery)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -106,63 +106,144 @@ class OutboxRepository:
                 other.sent_at > now - per_chat_interval,
             ),
         )
-        stmt = (
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.state == "pending",
-                OutboxMessage.next_attempt_at <= now,
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
-                ~busy_chat,
-            )
-            .order_by(OutboxMessage.urgent.desc(), OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(limit * 4)  # several rows of one chat may come first; keep one per chat
-        )
-        if channel is not None:
-            stmt = stmt.where(OutboxMessage.channel == channel)
-        if chat_ids is not None:
-            stmt = stmt.where(OutboxMessage.chat_id.in_(list(chat_ids)))
-        if self._dialect() == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        chosen: list[OutboxMessage] = []
+        # Candidates as bare (id, channel, chat_id): most are skipped, and loading whole rows
+        # (payloads included) for them would cost more than the query. Urgent rows first, in a
+        # query of their own: a single ORDER BY urgent DESC, next_attempt_at cannot follow the
+        # (state, next_attempt_at) index, so it would test every due row of a broadcast for a
+        # busy chat before sorting; each query below walks the index and stops at its LIMIT.
+        chosen: list[int] = []
         chats: set[tuple[str, str]] = set()
-        for row in self.session.scalars(stmt):
-            if (row.channel, row.chat_id) in chats:
-                continue
-            chats.add((row.channel, row.chat_id))
-            chosen.append(row)
+        for urgent in (True, False):
+            stmt = (
+                select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.chat_id)
+                .where(
+                    OutboxMessage.state == "pending",
+                    OutboxMessage.next_attempt_at <= now,
+                    OutboxMessage.urgent == urgent,
+                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+                    ~busy_chat,
+                )
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit((limit - len(chosen)) * 4)  # several rows of one chat may come first
+            )
+            if channel is not None:
+                stmt = stmt.where(OutboxMessage.channel == channel)
+            if chat_ids is not None:
+                stmt = stmt.where(OutboxMessage.chat_id.in_(list(chat_ids)))
+            if self._dialect() == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            for row_id, row_channel, row_chat in self.session.execute(stmt):
+                if (row_channel, row_chat) in chats:
+                    continue
+                chats.add((row_channel, row_chat))
+                chosen.append(row_id)
+                if len(chosen) == limit:
+                    break
             if len(chosen) == limit:
                 break
-        until = now + lease
-        for row in chosen:
-            row.claimed_by = worker
-            row.claimed_until = until
-        self.session.flush()
-        return chosen
+        if not chosen:
+            return []
+        self.session.execute(
+            update(_TABLE).where(_TABLE.c.id.in_(chosen)).values(claimed_by=worker, claimed_until=now + lease)
+        )
+        loaded = self.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.in_(chosen)).execution_options(populate_existing=True)
+        )
+        by_id = {row.id: row for row in loaded}
+        return [by_id[row_id] for row_id in chosen]
 
-    def mark_sending(self, ids: Iterable[int], worker: str, now: datetime | None = None) -> int:
+    def mark_sending(
+        self,
+        ids: Iterable[int],
+        worker: str,
+        now: datetime | None = None,
+        *,
+        lease: timedelta = timedelta(seconds=60),
+    ) -> list[int]:
         """The requests are about to go out: from here a crash leaves them `uncertain`, never
-        resent. Only rows still claimed by `worker` move; returns how many did."""
+        resent. Only rows still claimed by `worker` (claim not lapsed) move, and their claim is
+        extended by `lease` to cover the request, so `recover` does not take them mid-send.
+        Returns the ids that moved: send those and only those."""
         now = moment(now)
+        wanted = list(ids)
+        if not wanted:
+            return []
         stmt = (
             update(OutboxMessage)
             .where(
-                OutboxMessage.id.in_(list(ids)),
+                OutboxMessage.id.in_(wanted),
+                OutboxMessage.state == "pending",
+                OutboxMessage.claimed_by == worker,
+                OutboxMessage.claimed_until > now,
+            )
+            .values(
+                state="sending",
+                attempts=OutboxMessage.attempts + 1,
+                claimed_until=now + lease,
+                updated_at=now,
+            )
+            .returning(OutboxMessage.id)
+        )
+        return sorted(self.session.execute(stmt).scalars())
+
+    def release(self, ids: Iterable[int], worker: str) -> int:
+        """Give back claimed rows that `worker` will not send after all (it is stopping), so
+        other workers need not wait for the claim to lapse. Returns how many."""
+        wanted = list(ids)
+        if not wanted:
+            return 0
+        stmt = (
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(wanted),
                 OutboxMessage.state == "pending",
                 OutboxMessage.claimed_by == worker,
             )
-            .values(state="sending", attempts=OutboxMessage.attempts + 1, updated_at=now)
+            .values(claimed_by=None, claimed_until=None)
         )
         return rowcount(self.session.execute(stmt))
 
-    def mark_sent(self, row_id: int, message_id: int | None, now: datetime | None = None) -> None:
-        now = moment(now)
-        self._finish(row_id, state="sent", sent_at=now, sent_message_id=message_id, last_error=None, updated_at=now)
+    def mark_sent(
+        self, row_id: int, message_id: int | None, now: datetime | None = None, *, chat_id: str | None = None
+    ) -> None:
+        """Delivered as Telegram message `message_id`; `chat_id` when the chat had migrated
+        (a group became a supergroup) and the message went to its new id."""
+        self.mark_sent_many([(row_id, message_id, moment(now), chat_id)])
 
-    def mark_final(self, row_id: int, state: str, error: str, now: datetime | None = None) -> None:
+    def mark_sent_many(self, rows: Sequence[tuple[int, int | None, datetime, str | None]]) -> None:
+        """`mark_sent` for many rows in one statement: (row id, message id, sent at, new chat id
+        or None). A worker records the outcomes of all requests that finished meanwhile."""
+        if not rows:
+            return
+        stmt = (
+            update(_TABLE)
+            .where(_TABLE.c.id == bindparam("b_id"))
+            .values(
+                state="sent",
+                sent_at=bindparam("b_at"),
+                sent_message_id=bindparam("b_message_id"),
+                last_error=None,
+                claimed_by=None,
+                claimed_until=None,
+                updated_at=bindparam("b_at"),
+            )
+        )
+        params = [{"b_id": i, "b_message_id": m, "b_at": moment(at)} for i, m, at, _ in rows]
+        self.session.execute(stmt, params)
+        for row_id, _, _, chat_id in rows:
+            if chat_id is not None:
+                self.session.execute(update(_TABLE).where(_TABLE.c.id == row_id).values(chat_id=chat_id))
+
+    def mark_final(
+        self, row_id: int, state: str, error: str, now: datetime | None = None, *, chat_id: str | None = None
+    ) -> None:
         """blocked, failed or uncertain: never sent again."""
         if state not in ("blocked", "failed", "uncertain"):
             raise ValueError(f"not a final failure state: {state}")
-        self._finish(row_id, state=state, last_error=error[:_ERROR_CHARS], updated_at=moment(now))
+        values: dict[str, Any] = {"last_error": error[:_ERROR_CHARS], "updated_at": moment(now)}
+        if chat_id is not None:
+            values["chat_id"] = chat_id
+        self._finish(row_id, state=state, **values)
 
     def reschedule(
         self, row_id: int, at: datetime, error: str, *, count_attempt: bool = True, chat_id: str | None = None
@@ -236,6 +317,20 @@ class OutboxRepository:
             .limit(limit)
         )
         return list(self.session.scalars(stmt))
+
+    def next_due_at(
+        self, *, channel: str | None = None, chat_ids: Sequence[str] | None = None
+    ) -> datetime | None:
+        """When the earliest pending row (claimed or not) is due; None when none is pending."""
+        stmt = select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.state == "pending")
+        if channel is not None:
+            stmt = stmt.where(OutboxMessage.channel == channel)
+        if chat_ids is not None:
+            stmt = stmt.where(OutboxMessage.chat_id.in_(list(chat_ids)))
+        found = self.session.execute(stmt).scalar()
+        if found is not None and found.tzinfo is None:  # an aggregate skips the column type on SQLite
+            found = found.replace(tzinfo=UTC)
+        return found
 
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name
