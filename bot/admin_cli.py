@@ -36,6 +36,7 @@ from bot.coaching.recurrence import (
     weekly_on,
 )
 from bot.config import Settings
+from bot.delivery.reports import outbox_problems, outbox_report
 from bot.progress.milestones import load_milestones
 from bot.storage import (
     COHORT_KINDS,
@@ -218,22 +219,9 @@ def _telegram_id(channel: str, external_id: str) -> int | None:
 
 def outbox(settings: Settings, args: argparse.Namespace) -> int:
     def work(repos: Repositories) -> dict[str, Any]:
-        data: dict[str, Any] = {"counts": repos.outbox.counts()}
+        data: dict[str, Any] = {"counts": outbox_report(repos)}
         if args.failed:
-            # What went wrong, without message text or names.
-            data["rows"] = [
-                {
-                    "id": r.id,
-                    "kind": r.kind,
-                    "state": r.state,
-                    "channel": r.channel,
-                    "attempts": r.attempts,
-                    "last_error": r.last_error,
-                    "created_at": _iso(r.created_at),
-                    "updated_at": _iso(r.updated_at),
-                }
-                for r in repos.outbox.problems()
-            ]
+            data["rows"] = outbox_problems(repos)  # what went wrong, without message text or names
         return data
 
     data = _in_transaction(settings, work)

@@ -162,13 +162,25 @@ def cmd_kb_gaps(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import open_application
-    from bot.chat import run_chat
 
     app = open_application(settings)
     try:
-        return run_chat(app.conversation, user_id=args.user, locale=settings.bot.default_locale)
+        return _terminal(settings, app, user_id=args.user)
     finally:
         app.close()
+
+
+def _terminal(settings: Settings, app, *, user_id: str | None = None) -> int:  # type: ignore[no-untyped-def]
+    """The terminal chat with its files folder and the delivery of messages from others."""
+    from bot.chat import run_chat, terminal_delivery
+
+    return run_chat(
+        app.conversation,
+        user_id=user_id,
+        locale=settings.bot.default_locale,
+        files=settings.data_dir / "files",
+        delivery=terminal_delivery(settings, app.database),
+    )
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -182,14 +194,20 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     app = open_application(settings)
     try:
         if not token:
-            from bot.chat import run_chat
-
             print(html_to_text(render(settings.bot.default_locale, "telegram_hint")), file=sys.stderr)
-            return run_chat(app.conversation, locale=settings.bot.default_locale)
+            return _terminal(settings, app)
+        from bot.delivery import telegram_sender
+        from bot.delivery.service import BackgroundDelivery
         from bot.telegram.app import build_application, silence_token_logging
 
         silence_token_logging()
-        application = build_application(settings, app.conversation, token)
+        background = BackgroundDelivery(
+            settings,
+            app.database,
+            telegram_sender(settings, token) if settings.delivery.in_process else None,
+            scheduler=settings.engagement.in_process,
+        )
+        application = build_application(settings, app.conversation, token, background)
         if settings.telegram.mode == "webhook":
             from bot.telegram.runner import run_webhook
 
@@ -240,6 +258,44 @@ def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
         database.dispose()
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Outbox delivery (and the scheduler, one process at a time) without the bot front: run N of
+    these beside `umkm-bot run` on PostgreSQL with `[delivery] in_process = false`."""
+    import os
+
+    from bot.config import TOKEN_ENV
+    from bot.delivery import telegram_sender
+    from bot.delivery.service import BackgroundDelivery
+    from bot.storage import Database
+    from bot.storage.migrate import upgrade
+    from bot.telegram.app import silence_token_logging
+    from bot.telegram.runner import run_until_signal
+
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise ConfigError(f"the worker sends through Telegram: set {TOKEN_ENV}")
+    silence_token_logging()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    database = Database(settings.database_url)
+
+    async def main(stop) -> None:  # type: ignore[no-untyped-def]
+        background = BackgroundDelivery(
+            settings, database, telegram_sender(settings, token), scheduler=not args.no_scheduler
+        )
+        await background.start()
+        try:
+            await stop.wait()
+        finally:
+            await background.stop()
+
+    try:
+        run_until_signal(main)
+    finally:
+        database.dispose()
+    return 0
+
+
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     from bot.storage.migrate import current, upgrade
 
@@ -284,6 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--listen", help="address to listen on (default: [dashboard] listen)")
     p.add_argument("--port", type=int, help="port (default: [dashboard] port)")
     p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("worker", help="deliver the outbox to Telegram (and run the scheduler); several may run")
+    p.add_argument("--no-scheduler", action="store_true", help="deliver only; another process schedules")
+    p.set_defaults(func=cmd_worker)
 
     db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command", required=True)
     p = db.add_parser("upgrade", help="apply database migrations")

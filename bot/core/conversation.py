@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import overload
 
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from bot.core.dashboard_flow import DashboardFlow
 from bot.core.dispatch import Dispatcher
 from bot.core.engagement import EngagementFlows
 from bot.core.member_flow import MemberFlow
-from bot.core.messages import Incoming, Reply
+from bot.core.messages import Incoming, Reply, UserRef, reply_payload
 from bot.core.progress_flow import ProgressFlow
 from bot.core.routes import build_routes
 from bot.core.turn import Turn
@@ -63,20 +64,47 @@ class Conversation:
         self.dispatcher = Dispatcher(self.routes)
         self._admins = settings.admin_ids()
 
-    def handle(self, incoming: Incoming) -> list[Reply]:
-        """Handle one user action in one transaction (retried on a concurrent-insert race)."""
-        return run_with_retry(lambda: self._handle_once(incoming))
+    @overload
+    def handle(self, incoming: Incoming) -> list[Reply]: ...
+    @overload
+    def handle(self, incoming: Incoming, event_id: int) -> list[Reply] | None: ...
 
-    def first_delivery(self, event_id: int) -> bool:
-        """True the first time an event id (a Telegram update_id) is seen, False for a repeat."""
-        with self.database.transaction() as session:
-            return Repositories(session).updates.claim(event_id)
+    def handle(self, incoming: Incoming, event_id: int | None = None) -> list[Reply] | None:
+        """Handle one user action in one transaction (retried on a concurrent-insert race or a
+        lost connection). With `event_id` (a Telegram update_id) the update is claimed in that
+        same transaction: a redelivered update returns None and changes nothing, and an update
+        whose handling failed is not marked handled."""
+        return run_with_retry(lambda: self._handle_once(incoming, event_id))
 
-    def _handle_once(self, incoming: Incoming) -> list[Reply]:
+    def queue_replies(self, user: UserRef, replies: list[Reply], key: str) -> int:
+        """Replies that could not be sent now (Telegram down, a broken connection) go to the
+        outbox, for the worker to deliver when the fault clears; how many were queued. Nothing
+        can be queued for someone who has not consented (nothing about them is stored)."""
         with self.database.transaction() as session:
+            repos = Repositories(session)
+            stored = repos.users.get(user.channel, user.external_id)
+            if stored is None or stored.consent_at is None:
+                return 0
+            return sum(
+                repos.outbox.enqueue(stored, "reply", reply_payload(reply), f"{key}:{n}", urgent=True) is not None
+                for n, reply in enumerate(replies)
+            )
+
+    def mark_blocked(self, user: UserRef) -> None:
+        """Telegram says this person blocked the bot: later sends skip them until they write."""
+        with self.database.transaction() as session:
+            stored = Repositories(session).users.get(user.channel, user.external_id)
+            if stored is not None and stored.blocked_at is None:
+                stored.blocked_at = self.now()
+
+    def _handle_once(self, incoming: Incoming, event_id: int | None = None) -> list[Reply] | None:
+        with self.database.transaction() as session:
+            if event_id is not None and not Repositories(session).updates.claim(event_id):
+                return None
             turn = self._turn(session, incoming)
             if turn.consented:
                 turn.user.last_active_at = turn.now
+                turn.user.blocked_at = None  # they write to us, so they no longer block the bot
             return self._dispatch(turn, incoming)
 
     def _turn(self, session: Session, incoming: Incoming) -> Turn:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 TELEGRAM_TEXT_LIMIT = 4096
 
@@ -91,3 +92,18 @@ def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     if rest:
         parts.append(rest)
     return parts
+
+
+def reply_payload(reply: Reply) -> dict[str, Any]:
+    """A reply as an outbox payload (see bot.storage.delivery_models), for sending later; a
+    photo goes as a document, link buttons are dropped (the outbox carries callback buttons)."""
+    payload: dict[str, Any] = {"text": reply.text}
+    buttons = [[{"label": b.label, "data": b.data} for b in row if b.data] for row in reply.buttons]
+    if any(buttons):
+        payload["buttons"] = [row for row in buttons if row]
+    if reply.attachment is not None:
+        payload["document"] = {
+            "filename": reply.attachment.filename,
+            "base64": base64.b64encode(reply.attachment.content).decode("ascii"),
+        }
+    return payload

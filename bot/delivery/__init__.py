@@ -16,7 +16,7 @@ from bot.delivery.message import (
 )
 from bot.delivery.rate import RateGate, memory_gate, postgres_gate, unlimited_gate
 from bot.delivery.reports import outbox_problems, outbox_report
-from bot.delivery.run import delivery_rate, rate_gate, run_worker
+from bot.delivery.run import build_worker, delivery_rate, rate_gate, run_worker, serve_worker
 from bot.delivery.telegram_sender import TelegramSender, telegram_sender
 from bot.delivery.worker import DeliveryWorker, WorkerBusy, WorkerStats
 
@@ -34,6 +34,7 @@ __all__ = [
     "TelegramSender",
     "WorkerBusy",
     "WorkerStats",
+    "build_worker",
     "delivery_rate",
     "memory_gate",
     "outbox_problems",
@@ -41,6 +42,7 @@ __all__ = [
     "postgres_gate",
     "rate_gate",
     "run_worker",
+    "serve_worker",
     "telegram_sender",
     "unlimited_gate",
 ]

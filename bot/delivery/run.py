@@ -12,7 +12,7 @@ from bot.delivery.rate import RateGate, memory_gate, postgres_gate, unlimited_ga
 from bot.delivery.worker import DeliveryWorker
 from bot.storage import Database
 
-__all__ = ["delivery_rate", "rate_gate", "run_worker"]
+__all__ = ["build_worker", "delivery_rate", "rate_gate", "run_worker", "serve_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,41 @@ def rate_gate(
     return memory_gate(delivery_rate(settings))
 
 
+def build_worker(
+    settings: Settings,
+    database: Database,
+    sender: ChannelSender,
+    *,
+    channel: str = "telegram",
+    chat_ids: Collection[str] | None = None,
+    shared_rate: bool | None = None,
+) -> DeliveryWorker:
+    """A worker for `channel` (only the rows to `chat_ids`, when given) with its rate gate. On
+    SQLite a second worker waits for the first (see bot.delivery.worker); on PostgreSQL run as
+    many as you like."""
+    gate = rate_gate(settings, database, channel=channel, shared=shared_rate)
+    worker = DeliveryWorker(database, sender, settings.delivery, gate=gate, channel=channel, chat_ids=chat_ids)
+    log.info(
+        "delivery worker %s: channel %s, rate %s, %s",
+        worker.name,
+        channel,
+        gate.description,
+        "one at a time (SQLite lease)" if worker.exclusive else "shared outbox",
+    )
+    return worker
+
+
+async def serve_worker(worker: DeliveryWorker, stop: asyncio.Event) -> None:
+    """Start the worker's sender, deliver until `stop` is set, then close sender, gate and worker."""
+    try:
+        await worker.sender.start()
+        await worker.run(stop)
+    finally:
+        await worker.sender.close()
+        worker.gate.close()
+        worker.close()
+
+
 async def run_worker(
     settings: Settings,
     database: Database,
@@ -49,22 +84,6 @@ async def run_worker(
     chat_ids: Collection[str] | None = None,
     shared_rate: bool | None = None,
 ) -> None:
-    """Deliver the outbox rows of `channel` (only those to `chat_ids`, when given) until `stop` is
-    set. Starts and closes `sender`. On SQLite a second worker waits for the first (see
-    bot.delivery.worker); on PostgreSQL run as many as you like."""
-    gate = rate_gate(settings, database, channel=channel, shared=shared_rate)
-    worker = DeliveryWorker(database, sender, settings.delivery, gate=gate, channel=channel, chat_ids=chat_ids)
-    log.info(
-        "delivery worker %s: channel %s, rate %s, %s",
-        worker.name,
-        channel,
-        gate.description,
-        "one at a time (SQLite lease)" if worker.exclusive else "shared outbox",
-    )
-    try:
-        await sender.start()
-        await worker.run(stop)
-    finally:
-        await sender.close()
-        gate.close()
-        worker.close()
+    """Deliver the outbox rows of `channel` until `stop` is set (see build_worker)."""
+    worker = build_worker(settings, database, sender, channel=channel, chat_ids=chat_ids, shared_rate=shared_rate)
+    await serve_worker(worker, stop)

@@ -75,13 +75,16 @@ class Scheduler:
         with self.database.transaction() as session:
             Repositories(session).leases.release(LEASE, self.holder)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Tick every `[engagement] scheduler_interval` seconds until `stop` is set."""
+    async def run(self, stop: asyncio.Event, *, after_tick: Callable[[], None] | None = None) -> None:
+        """Tick every `[engagement] scheduler_interval` seconds until `stop` is set; `after_tick`
+        (waking an in-process worker) runs after each pass that queued messages."""
         interval = self.settings.engagement.scheduler_interval
         try:
             while not stop.is_set():
                 try:
-                    await asyncio.to_thread(self.tick)
+                    result = await asyncio.to_thread(self.tick)
+                    if result is not None and result.messages and after_tick is not None:
+                        after_tick()
                 except Exception:  # noqa: BLE001 - a failed pass is logged and retried next tick
                     log.exception("scheduler pass failed")
                 with contextlib.suppress(TimeoutError):

@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -61,6 +62,10 @@ async def serve_webhook(
     t = settings.telegram
     async with application:
         await application.start()
+        # PTB runs these only from its own run_polling/run_webhook: the menu, the bot's username,
+        # and the in-process delivery worker and scheduler start here.
+        if application.post_init is not None:
+            await application.post_init(application)
         if t.webhook_public_url:
             url = f"{t.webhook_public_url.rstrip('/')}/{t.webhook_path.strip('/')}"
             await application.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
@@ -73,18 +78,25 @@ async def serve_webhook(
         finally:
             await runner.cleanup()
             await application.stop()
+            if application.post_shutdown is not None:
+                await application.post_shutdown(application)
+
+
+def run_until_signal(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run `main(stop)` until SIGINT or SIGTERM sets `stop`."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
 
 
 def run_webhook(
     application: Application, settings: Settings, secret: str, dashboard: Dashboard | None = None
 ) -> None:
     """Blocking webhook mode until SIGINT/SIGTERM."""
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await serve_webhook(application, settings, secret, stop, dashboard)
-
-    asyncio.run(main())
+    run_until_signal(lambda stop: serve_webhook(application, settings, secret, stop, dashboard))

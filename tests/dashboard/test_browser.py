@@ -96,10 +96,10 @@ def test_a_coach_signs_in_sorts_downloads_and_answers(browser, server, world, cl
         [reply] = session.query(OutboxMessage).filter_by(kind="handoff_reply").all()
         assert (reply.user_id, reply.channel, reply.chat_id) == (world.ids["siti"], "telegram", "5550002")
         assert "Hitung HPP dulu, lalu tambah untung 30%." in reply.payload["text"]
-    # WIRE AT MERGE (tests/dashboard/outbox.py): the delivery worker carries the row to the fake
-    # Bot API; then the member's chat must show the answer.
-    if deliver_outbox(dashboard_settings, world.database, f"{server.url}/bot", BOT_TOKEN):
-        pytest.fail("deliver_outbox is wired: assert the fake Bot API's sendMessage to 5550002 here")
+    # The real delivery worker carries the row to the (fake) Bot API: the member's chat shows it.
+    sent = deliver_outbox(dashboard_settings, world.database, BOT_TOKEN)
+    to_siti = [p["text"] for p in sent if p["chat_id"] == 5550002]
+    assert len(to_siti) == 1 and "Hitung HPP dulu, lalu tambah untung 30%." in to_siti[0]
 
 
 def _mini_app_url(server, init_data: str) -> str:  # type: ignore[no-untyped-def]

@@ -11,6 +11,8 @@ import pytest
 
 from bot.config import Settings
 from bot.core import Conversation
+from bot.delivery import telegram_sender
+from bot.delivery.service import BackgroundDelivery
 from bot.storage import Database
 from bot.storage.migrate import upgrade
 from bot.telegram.app import build_application
@@ -78,17 +80,25 @@ def conversation(settings: Settings, long_index) -> Conversation:  # type: ignor
 
 
 @asynccontextmanager
-async def polling_bot(settings: Settings, conversation: Conversation, api: FakeBotApi) -> AsyncIterator[None]:
-    """The real Application from build_application, long-polling the fake server."""
-    application = build_application(settings, conversation, api.token)
+async def polling_bot(
+    settings: Settings, conversation: Conversation, api: FakeBotApi, *, delivery: bool = False
+) -> AsyncIterator[None]:
+    """The real Application from build_application, long-polling the fake server; with
+    `delivery`, the real outbox worker and scheduler run inside it as in `umkm-bot run`."""
+    background = None
+    if delivery:
+        background = BackgroundDelivery(settings, conversation.database, telegram_sender(settings, api.token))
+    application = build_application(settings, conversation, api.token, background)
     async with application:
         await application.start()
+        await application.post_init(application)  # what run_polling does before polling
         await application.updater.start_polling(poll_interval=0, timeout=1)
         try:
             yield
         finally:
             await application.updater.stop()
             await application.stop()
+            await application.post_shutdown(application)
 
 
 @pytest.fixture

@@ -237,13 +237,19 @@ class OutboxRepository:
     def mark_final(
         self, row_id: int, state: str, error: str, now: datetime | None = None, *, chat_id: str | None = None
     ) -> None:
-        """blocked, failed or uncertain: never sent again."""
+        """blocked, failed or uncertain: never sent again. A blocked recipient is marked, so later
+        reminders and broadcasts skip them until they write to the bot again."""
         if state not in ("blocked", "failed", "uncertain"):
             raise ValueError(f"not a final failure state: {state}")
         values: dict[str, Any] = {"last_error": error[:_ERROR_CHARS], "updated_at": moment(now)}
         if chat_id is not None:
             values["chat_id"] = chat_id
         self._finish(row_id, state=state, **values)
+        if state == "blocked":
+            recipient = select(OutboxMessage.user_id).where(OutboxMessage.id == row_id).scalar_subquery()
+            self.session.execute(
+                update(User).where(User.id == recipient, User.blocked_at.is_(None)).values(blocked_at=moment(now))
+            )
 
     def reschedule(
         self, row_id: int, at: datetime, error: str, *, count_attempt: bool = True, chat_id: str | None = None
