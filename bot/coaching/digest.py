@@ -16,6 +16,9 @@ from bot.storage import ClassHistory, Coach, QuestionLog, Reminder, ReminderOccu
 
 __all__ = ["digest_moment", "run_digests"]
 
+# The parts of a digest that are news; with none of them there is no digest that week.
+_NEWS = ("open_questions", "unanswered", "silent", "went_up", "events", "broadcasts", "missed_reminders")
+
 
 def digest_moment(now: datetime, timezone: str, weekday: int, at: str) -> datetime:
     """The latest scheduled digest moment at or before `now` (weekday 0 = Monday, local time)."""
@@ -44,6 +47,8 @@ def run_digests(
         if coach_user is None:
             continue
         context = _digest(repos, coach, now, silent_days)
+        if not any(context[part] for part in _NEWS):
+            continue  # nothing needs the coach this week: no message to read
         queued += queue_message(repos, coach_user, "digest", key, "coach_digest", context) is not None
     return queued
 

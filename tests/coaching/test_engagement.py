@@ -335,3 +335,36 @@ def test_two_schedulers_at_once_queue_each_occurrence_once(database: Database, c
     assert len(rows) == 20 * 5 and len({r.dedupe_key for r in rows}) == 100
     with database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(ReminderOccurrence)) == 20
+
+
+def test_the_weekly_digest_tells_each_coach_what_needs_them_once(database: Database, cohort) -> None:  # type: ignore[no-untyped-def]
+    settings = _settings()
+    monday = datetime(2026, 12, 7, 0, 30, tzinfo=UTC)  # 07:30 WIB, just after the digest time
+    ids = cohort["ids"]
+    with database.transaction() as session:
+        repos = Repositories(session)
+        coach = repos.coaches.coach(cohort["coach_id"])
+        target = repos.cohorts.by_id(cohort["cohort_id"])
+        ani = repos.users.by_id(ids["Ani"])
+        repos.handoffs.open_thread(ani.id, coach.id, target.id, "Bagaimana izin PIRT sambal?", at=monday)
+        repos.questions.add(ids["Budi"], "cara ekspor ke jepang", "x", [], [], False, at=monday - timedelta(days=1))
+        repos.classes.add(ids["Citra"], "small", monday.date(), at=monday - timedelta(days=1))
+        for name in ("Ani", "Budi", "Citra", "Dewi"):
+            repos.users.by_id(ids[name]).last_active_at = monday
+    assert _pass(database, settings, monday).messages >= 1
+    _pass(database, settings, monday + timedelta(minutes=5))
+    [digest] = _rows(database, kind="digest")
+    text = digest.payload["text"]
+    assert digest.chat_id == "9000" and "Ringkasan mingguan untuk Rina" in text
+    assert "Ani: Bagaimana izin PIRT sambal?" in text and "cara ekspor ke jepang" in text
+    assert "Budi:" not in text.split("tanpa nama")[1]  # unanswered questions are shown without names
+    assert "Eko" in text  # silent 30+ days
+
+
+def test_no_digest_when_nothing_needs_the_coach(database: Database, cohort) -> None:  # type: ignore[no-untyped-def]
+    monday = datetime(2026, 12, 7, 0, 30, tzinfo=UTC)
+    with database.transaction() as session:
+        for user_id in cohort["ids"].values():
+            Repositories(session).users.by_id(user_id).last_active_at = monday
+    _pass(database, _settings(), monday)
+    assert _rows(database, kind="digest") == []
