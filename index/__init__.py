@@ -1,9 +1,11 @@
 """Search over the knowledge base: load entries, normalise Indonesian, embed, BM25, fuse, decide.
 
-This package knows nothing of Telegram or the database (it never imports `bot`).
+This package knows nothing of Telegram or the database (it never imports `bot`), and importing it
+imports no encoder library: the configured encoder is loaded by `load_embedder`.
 """
 
-from index.embedder import DEFAULT_MODEL, Embedder, ModelNotFoundError, SentenceTransformerEmbedder
+from index.decision import Decision, Targets
+from index.embedder import DEFAULT_MODEL, Embedder, ModelNotFoundError, load_embedder
 from index.entries import TOPICS, Entry, KnowledgeError, load_knowledge
 from index.normalize import Normalizer
 from index.search import MODES, Hit, Mode, SearchIndex, SearchResult, SearchSettings
@@ -13,6 +15,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "MODES",
     "TOPICS",
+    "Decision",
     "Embedder",
     "Entry",
     "Hit",
@@ -26,8 +29,19 @@ __all__ = [
     "SearchResult",
     "SearchSettings",
     "SentenceTransformerEmbedder",
+    "Targets",
     "build_index",
     "index_status",
+    "load_embedder",
     "load_index",
     "load_knowledge",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The sentence-transformers adapter imports torch when used; resolve it only on request.
+    if name == "SentenceTransformerEmbedder":
+        from index.encoders.sentence_transformers import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder
+    raise AttributeError(name)
