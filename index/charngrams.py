@@ -10,6 +10,7 @@ query reads only the few columns its own n-grams name.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,11 @@ MATRIX_FILE = "charngrams.npz"
 N_FEATURES = 2**20
 
 
+@lru_cache(maxsize=65536)  # a build indexes the same passages once per fold
 def _pieces(text: str) -> tuple[np.ndarray, np.ndarray]:
-    return hashed_counts(char_ngrams(text, 3, 5), N_FEATURES)
+    buckets, counts = hashed_counts(char_ngrams(text, 3, 5), N_FEATURES)
+    buckets.flags.writeable = counts.flags.writeable = False  # cached: shared between callers
+    return buckets, counts
 
 
 class CharNgramIndex:

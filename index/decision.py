@@ -28,6 +28,8 @@ import numpy as np
 
 Decision = Literal["answer", "clarify", "none"]
 DECISION_FILE = "decision.json"
+# How far below a chosen threshold the targets must still hold (see choose_thresholds).
+ROBUSTNESS = 0.04
 # L2 penalty on the standardised weights, as strong as this many (weighted) questions' worth of
 # prior at zero: keeps a tiny knowledge base from overfitting, negligible on the real one.
 L2 = 5.0
@@ -265,27 +267,33 @@ class Targets:
 
 def choose_thresholds(predictions: list[Prediction], targets: Targets) -> Thresholds:
     """The thresholds with the most direct-correct answers that keep every target; when none
-    keeps them all, the one that misses them by the least."""
+    keeps them all, the one that misses them by the least.
+
+    Two guards against the tuning half's noise (a few hundred questions): the answer threshold
+    is at least 0.5 — never answer what the model itself thinks more likely wrong than right —
+    and a setting must keep the targets also with its answer threshold ROBUSTNESS lower, so the
+    choice does not sit on the edge of a cliff that unseen questions would fall over."""
     table = _Table(predictions)
+
+    def miss(t: Tally) -> float:
+        return (
+            max(0.0, t.wrong_answer - targets.max_wrong_answer) * 4
+            + max(0.0, t.clarify - targets.max_clarify)
+            + max(0.0, targets.min_clarify_right - t.clarify_right) * 0.2
+            + max(0.0, targets.min_rejection - t.rejection)
+        )
+
     best: tuple[tuple[float, float], Thresholds] | None = None
-    answers = [round(0.2 + 0.02 * i, 3) for i in range(40)]  # 0.20 .. 0.98
-    for answer in answers:
-        for clarify in (*(round(answer + 0.05 * i, 3) for i in range(1, 16)), 2.0):
-            if clarify > 1.0 and clarify != 2.0:
-                continue
+    for answer in (round(0.5 + 0.02 * i, 3) for i in range(25)):  # 0.50 .. 0.98
+        for clarify in (*(round(answer + 0.05 * i, 3) for i in range(1, 11) if answer + 0.05 * i <= 1.0), 2.0):
             for option_floor in (0.1, 0.15, 0.2, 0.25):
                 thresholds = Thresholds(answer, clarify, option_floor)
                 t = table.tally(thresholds)
-                miss = (
-                    max(0.0, t.wrong_answer - targets.max_wrong_answer) * 4
-                    + max(0.0, t.clarify - targets.max_clarify)
-                    + max(0.0, targets.min_clarify_right - t.clarify_right) * 0.2
-                    + max(0.0, targets.min_rejection - t.rejection)
-                )
+                looser = table.tally(Thresholds(answer - ROBUSTNESS, clarify - ROBUSTNESS, option_floor))
                 # Among settings that keep the targets: most direct-correct, then clarifications
                 # that offer the right entry, then fewest refusals of domain questions.
                 gain = t.direct_correct + 0.25 * t.clarify * t.clarify_right - 0.05 * t.wrong_refusal
-                key = (-miss, gain)
+                key = (-max(miss(t), miss(looser)), gain)
                 if best is None or key > best[0]:
                     best = (key, thresholds)
     assert best is not None

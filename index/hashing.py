@@ -40,12 +40,9 @@ def hashed_counts(pieces: list[str], n_features: int) -> tuple[np.ndarray, np.nd
     return buckets, np.asarray([counts[int(b)] for b in buckets], dtype=np.float32)
 
 
-def scope_pieces(text: str) -> list[str]:
+def scope_pieces(text: str, word_repeat: int = 1) -> list[str]:
     """What the scope classifier sees: 2-5 letter pieces of words, plus whole words and word pairs
-    (marked so they never collide with letter pieces in meaning)."""
+    (marked so they never collide with letter pieces), each counted `word_repeat` times."""
     words = text.split()
-    return [
-        *char_ngrams(text, 2, 5),
-        *(f"w:{w}" for w in words),
-        *(f"b:{a}_{b}" for a, b in zip(words, words[1:], strict=False)),
-    ]
+    whole = [*(f"w:{w}" for w in words), *(f"b:{a}_{b}" for a, b in zip(words, words[1:], strict=False))]
+    return [*char_ngrams(text, 2, 5), *(whole * word_repeat)]

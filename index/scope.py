@@ -12,6 +12,7 @@ input of the answer decision (index/decision.py), not a gate of its own.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,8 @@ SCOPE_FILE = "scope.npz"
 N_FEATURES = 2**18
 # Inverse regularisation strength of the logistic regression (chosen on the dev half).
 REGULARISATION_C = 4.0
+# Whole words and word pairs count this many times against the (many more) letter pieces.
+WORD_REPEAT = 3
 
 
 def in_scope_texts(entry: Entry) -> list[str]:
@@ -40,10 +43,13 @@ def read_out_of_scope(knowledge_dir: Path) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
+@lru_cache(maxsize=65536)  # a build trains one model per fold on mostly the same texts
 def _features(text: str) -> tuple[np.ndarray, np.ndarray]:
-    buckets, counts = hashed_counts(scope_pieces(text), N_FEATURES)
+    buckets, counts = hashed_counts(scope_pieces(text, WORD_REPEAT), N_FEATURES)
     norm = float(np.linalg.norm(counts))
-    return buckets, counts / norm if norm else counts
+    values = counts / norm if norm else counts
+    buckets.flags.writeable = values.flags.writeable = False  # cached: shared between callers
+    return buckets, values
 
 
 class ScopeModel:
@@ -66,13 +72,18 @@ class ScopeModel:
             rows.append(np.full(len(buckets), number))
             cols.append(buckets)
             vals.append(values)
+        # Fit on the buckets that occur only (a few tens of thousands, not 2**18): the same model,
+        # several times faster to optimise; unused buckets keep weight 0.
+        used, columns = np.unique(np.concatenate(cols), return_inverse=True)
         matrix = sparse.csr_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(len(texts), N_FEATURES)
+            (np.concatenate(vals), (np.concatenate(rows), columns)), shape=(len(texts), len(used))
         )
         labels = np.array([1] * len(in_scope) + [0] * len(out_of_scope))
         model = LogisticRegression(C=REGULARISATION_C, class_weight="balanced", max_iter=3000)
         model.fit(matrix, labels)
-        return cls(model.coef_[0], model.intercept_[0])
+        weights = np.zeros(N_FEATURES, dtype=np.float32)
+        weights[used] = model.coef_[0]
+        return cls(weights, model.intercept_[0])
 
     def logit(self, text: str) -> float:
         """Log-odds that the message is in scope."""
