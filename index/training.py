@@ -212,6 +212,11 @@ def training_set(
     in_scope: list[tuple[int, str]] = []
     questions: list[TrainingQuestion] = []
     starts: list[int] = []
+    # A question asked word for word by several entries is answered by each of them.
+    askers: dict[str, set[str]] = {}
+    for entry in entries:
+        for position in question_positions(entry):
+            askers.setdefault(normalizer.normalized(dense_passages(entry)[position]), set()).add(entry.id)
     for entry in entries:
         start = len(passage_texts)
         starts.append(start)
@@ -223,8 +228,8 @@ def training_set(
             if position < asked.stop:  # titles and questions teach the scope check
                 in_scope.append((start + position, normalizer.normalized(text)))
         for n, position in enumerate(asked):
-            questions.append(TrainingQuestion(texts[position], (entry.id,), "entry", entry_fold(entry, n),
-                                              start + position))
+            answers = tuple(sorted(askers[normalizer.normalized(texts[position])]))
+            questions.append(TrainingQuestion(texts[position], answers, "entry", entry_fold(entry, n), start + position))
     for n, text in enumerate(out_of_scope):
         questions.append(TrainingQuestion(text, (), "out_of_scope", out_of_scope_fold(n)))
     if eval_file is not None and eval_file.is_file():
