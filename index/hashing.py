@@ -40,9 +40,10 @@ def hashed_counts(pieces: list[str], n_features: int) -> tuple[np.ndarray, np.nd
     return buckets, np.asarray([counts[int(b)] for b in buckets], dtype=np.float32)
 
 
-def scope_pieces(text: str, word_repeat: int = 1) -> list[str]:
+def scope_pieces(text: str, word_repeat: int = 1, skip: frozenset[str] = frozenset()) -> list[str]:
     """What the scope classifier sees: 2-5 letter pieces of words, plus whole words and word pairs
-    (marked so they never collide with letter pieces), each counted `word_repeat` times."""
-    words = text.split()
+    (marked so they never collide with letter pieces), each counted `word_repeat` times; words in
+    `skip` (function words) give letter pieces only."""
+    words = [w for w in text.split() if w not in skip]
     whole = [*(f"w:{w}" for w in words), *(f"b:{a}_{b}" for a, b in zip(words, words[1:], strict=False))]
     return [*char_ngrams(text, 2, 5), *(whole * word_repeat)]

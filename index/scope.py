@@ -19,13 +19,16 @@ import numpy as np
 
 from index.entries import Entry
 from index.hashing import hashed_counts, scope_pieces
+from index.normalize import Normalizer
 
 OUT_OF_SCOPE_FILE = "out_of_scope.txt"
 SCOPE_FILE = "scope.npz"
 N_FEATURES = 2**18
 # Inverse regularisation strength of the logistic regression (chosen on the dev half).
 REGULARISATION_C = 4.0
-# Whole words and word pairs count this many times against the (many more) letter pieces.
+# Whole words and word pairs count this many times against the (many more) letter pieces; function
+# words (berapa, sekarang, saya...) count as letters only: as whole words they are asked everywhere,
+# and the model learned them as out of scope from the many "berapa ..." chit-chat examples.
 WORD_REPEAT = 3
 
 
@@ -45,7 +48,7 @@ def read_out_of_scope(knowledge_dir: Path) -> list[str]:
 
 @lru_cache(maxsize=65536)  # a build trains one model per fold on mostly the same texts
 def _features(text: str) -> tuple[np.ndarray, np.ndarray]:
-    buckets, counts = hashed_counts(scope_pieces(text, WORD_REPEAT), N_FEATURES)
+    buckets, counts = hashed_counts(scope_pieces(text, WORD_REPEAT, Normalizer.default().stopwords), N_FEATURES)
     norm = float(np.linalg.norm(counts))
     values = counts / norm if norm else counts
     buckets.flags.writeable = values.flags.writeable = False  # cached: shared between callers

@@ -60,6 +60,15 @@ def _english_words() -> frozenset[str]:
 ENGLISH_WORDS = _english_words()
 
 
+def _tuned() -> dict[str, float]:
+    import tomllib
+
+    return tomllib.loads((resources.files("index") / "data" / "tuned.toml").read_text(encoding="utf-8"))
+
+
+TUNED = _tuned()
+
+
 def english_share(text: str) -> float:
     """Share of the message's words that are common English words (0..1)."""
     words = clean_text(text).split()
@@ -71,11 +80,12 @@ class SearchSettings:
     """Tunable knobs; `bot` fills them from config.toml, tests and benchmarks set them directly.
     The defaults are the values bench/tune_search.py chose on the dev half of knowledge/eval."""
 
-    rrf_k: int = 5
-    dense_weight: float = 0.5
-    lexical_weight: float = 1.0
+    # Reciprocal-rank fusion (index/data/tuned.toml, written by bench/tune_search.py --write).
+    rrf_k: int = int(TUNED["rrf_k"])
+    dense_weight: float = float(TUNED["dense_weight"])
+    lexical_weight: float = float(TUNED["lexical_weight"])
     # Character n-grams (typos, Javanese suffixes) as a third ranking in hybrid fusion; 0 = off.
-    charngram_weight: float = 0.35
+    charngram_weight: float = float(TUNED["charngram_weight"])
     candidates: int = 20
     # Misspelt words (not in the index) become the closest indexed word within this many edits; 0 = off
     # (off by default: on this knowledge base it did not help beyond noise and cost rejection).

@@ -179,8 +179,11 @@ def _scope_model(entries: list[Entry], out_of_scope: list[str], normalizer: Norm
     if not out_of_scope:
         return None
     from index.scope import in_scope_texts
+    from index.training import SCOPE_TAGS
 
     in_scope = [normalizer.normalized(text) for entry in entries for text in in_scope_texts(entry)]
+    if SCOPE_TAGS:
+        in_scope += [normalizer.normalized(tag) for entry in entries for tag in entry.tags]
     return ScopeModel.train(in_scope, [normalizer.normalized(text) for text in out_of_scope])
 
 

@@ -44,6 +44,7 @@ DEV_FOLDS = 5
 # Dev questions are written apart from the entries, like real users' questions: they count more
 # than an entry's own (held-out) question.
 DEV_WEIGHT = 2.0
+SCOPE_TAGS = True
 
 
 @dataclass(frozen=True)
@@ -90,13 +91,22 @@ def collect(
     normalizer: Normalizer,
     settings: SearchSettings,
     held_out: Callable[[int], set[int]],
+    modes: tuple[Mode, ...] = MODES,
+    fold_indexes: dict[int, SearchIndex] | None = None,
 ) -> dict[Mode, list[tuple[TrainingQuestion, Example, tuple[str, ...]]]]:
-    """Search every question in every mode with the index it is held out of; returns, per mode,
-    the question, its training example and the candidates' entry ids in the mode's order."""
+    """Search every question in each mode with the index it is held out of; returns, per mode,
+    the question, its training example and the candidates' entry ids in the mode's order.
+    `fold_indexes`, when given, keeps the fold indexes for the next call (they do not depend on
+    the settings, which are set on them for each call)."""
     vectors = embedder.encode_queries([normalizer.dense_text(q.text) for q in questions]) if questions else None
-    out: dict[Mode, list[tuple[TrainingQuestion, Example, tuple[str, ...]]]] = {m: [] for m in MODES}
+    out: dict[Mode, list[tuple[TrainingQuestion, Example, tuple[str, ...]]]] = {m: [] for m in modes}
     for fold in sorted({q.fold for q in questions}):
-        index = _fold_index(parts, held_out(fold) if fold >= 0 else set(), fold, embedder, normalizer, settings)
+        cache = fold_indexes if fold_indexes is not None else {}
+        if fold not in cache:
+            cache[fold] = _fold_index(parts, held_out(fold) if fold >= 0 else set(), fold, embedder, normalizer,
+                                      settings)
+        index = cache[fold]
+        index.settings = settings
         for number, question in enumerate(questions):
             if question.fold != fold:
                 continue
@@ -105,7 +115,7 @@ def collect(
                 continue  # never searched, so nothing to decide
             normalized = normalizer.normalized(question.text)
             assert vectors is not None
-            for mode in MODES:
+            for mode in modes:
                 candidates = index.candidates(question.text, normalized, tokens, vectors[number], mode)
                 ids = tuple(parts.entries[i].id for i in candidates.entries)
                 positives = tuple(p for p, entry_id in enumerate(ids) if entry_id in question.answers)
@@ -227,6 +237,8 @@ def training_set(
             charngram_texts.append(normalizer.content_text(text))
             if position < asked.stop:  # titles and questions teach the scope check
                 in_scope.append((start + position, normalizer.normalized(text)))
+        if SCOPE_TAGS:
+            in_scope.extend((-1, normalizer.normalized(tag)) for tag in entry.tags)
         for n, position in enumerate(asked):
             answers = tuple(sorted(askers[normalizer.normalized(texts[position])]))
             questions.append(TrainingQuestion(texts[position], answers, "entry", entry_fold(entry, n), start + position))

