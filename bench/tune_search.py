@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
+import json
 import re
 import sys
 import time
@@ -79,7 +80,9 @@ def write_setting(path: Path, values: dict[str, object], section: str | None) ->
             continue
         match = re.match(r"^(\w+) = ", line)
         if match and match.group(1) in values and (section is None or current == section):
-            lines[n] = f"{match.group(1)} = {values[match.group(1)]!r}"
+            value = values[match.group(1)]
+            text = json.dumps(value) if isinstance(value, str) else repr(value)
+            lines[n] = f"{match.group(1)} = {text}"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -247,8 +247,6 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # bm25s logs its own progress at DEBUG through a handler of its own.
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
     handler: Callable[[Settings, argparse.Namespace], int] = args.func
     try:
         settings = load_settings(args.config)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
-    from index.encoders.sentence_transformers import SentenceTransformerEmbedder
+    pass
 
 DEFAULT_MODEL = "use-multilingual"
 USE_MULTILINGUAL = "use-multilingual"

@@ -46,6 +46,7 @@ def _load_words(text: str) -> frozenset[str]:
     )
 
 
+@lru_cache(maxsize=4096)  # one question is cleaned for several steps (tokens, n-grams, cache key, encoder)
 def clean_text(text: str) -> str:
     """Unicode-fold, lower-case and keep only letters and digits, space-separated. Invisible
     format characters (zero-width space/joiners, word joiner, BOM, soft hyphen, bidi marks and

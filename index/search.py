@@ -247,7 +247,8 @@ class SearchIndex:
             bm25_ranked = _top(bm25_scores, depth)
         charngram_scores = None
         charngram_ranked: list[tuple[int, float]] = []
-        if mode == "hybrid" and self.charngrams is not None and s.charngram_weight > 0:
+        # The n-gram signals feed the decision even when their fusion weight is 0.
+        if mode == "hybrid" and self.charngrams is not None:
             charngram_scores = self.charngrams.entry_scores(self.normalizer.content_text(query))
             if charngram_scores is not None:
                 charngram_ranked = _top(charngram_scores, depth)
@@ -278,7 +279,7 @@ class SearchIndex:
             bm25_rank = {i: r for r, (i, _) in enumerate(bm25_ranked, start=1)}
             char_rank = {i: r for r, (i, _) in enumerate(charngram_ranked, start=1)}
             bm25_top = bm25_ranked[0][1] if bm25_ranked else 0.0
-            max_fused = s.dense_weight + s.lexical_weight + (s.charngram_weight if charngram_ranked else 0.0)
+            max_fused = s.dense_weight + s.lexical_weight + s.charngram_weight
             max_fused = max_fused / (s.rrf_k + 1) or 1.0
             chars = [float(charngram_scores[i]) if charngram_scores is not None else 0.0 for i in pool]
             assert bm25_scores is not None
@@ -336,6 +337,8 @@ class SearchIndex:
         s = self.settings
         fused: dict[int, float] = {}
         for weight, ranked in ((s.dense_weight, dense), (s.lexical_weight, bm25), (s.charngram_weight, fuzzy or [])):
+            if weight <= 0:
+                continue  # a switched-off ranking adds no candidates either
             for rank, (i, _) in enumerate(ranked, start=1):
                 fused[i] = fused.get(i, 0.0) + weight / (s.rrf_k + rank)
         return fused
@@ -355,17 +358,19 @@ def _top(scores: np.ndarray, depth: int) -> list[tuple[int, float]]:
     """The `depth` best positive scores as (index, score), best first, ties by index."""
     if depth <= 0 or len(scores) == 0:
         return []
-    if depth < len(scores):
-        top = np.argpartition(-scores, depth - 1)[:depth]
-    else:
-        top = np.arange(len(scores))
+    top = np.argpartition(-scores, depth - 1)[:depth] if depth < len(scores) else np.arange(len(scores))
     top = top[np.lexsort((top, -scores[top]))]
     return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
 
 
 def _best_other(values: list[float], position: int) -> float:
-    others = [v for j, v in enumerate(values) if j != position]
-    return max(others) if others else 0.0
+    """The largest value except the one at `position` (0 when there is no other)."""
+    if len(values) < 2:
+        return 0.0
+    top = max(range(len(values)), key=values.__getitem__)
+    if position != top:
+        return values[top]
+    return max(v for j, v in enumerate(values) if j != top)
 
 
 def _sigmoid(z: float) -> float:

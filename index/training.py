@@ -36,7 +36,7 @@ from index.embedder import Embedder
 from index.entries import Entry
 from index.lexical import LexicalIndex
 from index.normalize import Normalizer
-from index.scope import ScopeModel, in_scope_texts
+from index.scope import ScopeModel
 from index.search import CANDIDATE_FEATURES, MODES, QUESTION_FEATURES, Mode, SearchIndex, SearchSettings
 
 FOLDS = 10
@@ -241,7 +241,8 @@ def training_set(
             in_scope.extend((-1, normalizer.normalized(tag)) for tag in entry.tags)
         for n, position in enumerate(asked):
             answers = tuple(sorted(askers[normalizer.normalized(texts[position])]))
-            questions.append(TrainingQuestion(texts[position], answers, "entry", entry_fold(entry, n), start + position))
+            fold = entry_fold(entry, n)
+            questions.append(TrainingQuestion(texts[position], answers, "entry", fold, start + position))
     for n, text in enumerate(out_of_scope):
         questions.append(TrainingQuestion(text, (), "out_of_scope", out_of_scope_fold(n)))
     if eval_file is not None and eval_file.is_file():

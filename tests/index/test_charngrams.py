@@ -66,11 +66,11 @@ def test_ngram_index_equals_brute_force_tfidf() -> None:
 
     def vector(text: str) -> dict[int, float]:
         buckets, counts = _pieces(text)
-        v = {int(b): (1 + np.log(c)) * (np.log((1 + n) / (1 + df.get(int(b), 0))) + 1) for b, c in zip(buckets, counts)}
+        v = {int(b): (1 + np.log(c)) * (np.log((1 + n) / (1 + df.get(int(b), 0))) + 1) for b, c in zip(buckets, counts, strict=True)}
         norm = np.sqrt(sum(x * x for x in v.values()))
         return {b: x / norm for b, x in v.items()}
 
     query = vector("koprasi kopi kemasan")
     expected = [max(sum(query.get(b, 0.0) * x for b, x in vector(p).items())
-                    for p, o in zip(passages, owners) if o == e) for e in range(3)]
+                    for p, o in zip(passages, owners, strict=True) if o == e) for e in range(3)]
     assert index.entry_scores("koprasi kopi kemasan") == pytest.approx(expected, abs=1e-5)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from index import SearchIndex
-from index.search import english_share
 from index.normalize import Normalizer
 from index.scope import ScopeModel, read_out_of_scope
+from index.search import english_share
 from index.store import load_index
 from tests.fixture_knowledge import FIXTURE_ENTRIES, FIXTURE_OUT_OF_SCOPE
 

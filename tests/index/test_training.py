@@ -10,9 +10,9 @@ import yaml
 from index import load_knowledge
 from index.normalize import Normalizer
 from index.scope import read_out_of_scope
+from index.search import SearchSettings
 from index.store import dense_passages
 from index.training import FOLDS, _fold_index, held_out_passages, training_set
-from index.search import SearchSettings
 from tests.fixture_knowledge import FIXTURE_ENTRIES, write_knowledge
 
 
