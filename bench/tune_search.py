@@ -150,7 +150,8 @@ def main() -> None:
         for mode in MODES:
             m = evaluate(index, eval_set.only(split), mode)
             print(f"| {split} | {mode} | {m.hit1:.3f} | {m.hit3:.3f} | {m.mrr:.3f} | {m.direct_correct:.3f} | "
-                  f"{m.clarify_rate:.3f} | {m.clarify_right:.3f} | {m.wrong_answer:.3f} | {m.wrong_refusal:.3f} | "
+                  f"{m.clarify_rate:.3f} | {f'{m.clarify_right:.3f}' if m.clarify_rate else '–'} | "
+                  f"{m.wrong_answer:.3f} | {m.wrong_refusal:.3f} | "
                   f"{m.rejection_rate:.3f} |")
     print("\n(dev figures are in-sample for the decision model: the test half is the honest one)")
 

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.rendering import html_to_text, render
 from bot.search_service import build, load_embedder, open_index
 from index import IndexUnavailable, KnowledgeError, ModelNotFoundError, SearchResult
 
@@ -46,6 +45,8 @@ def result_json(result: SearchResult) -> dict[str, object]:
 def result_text(result: SearchResult, locale: str) -> str:
     """What a user sees for this result (the same templates as the chat fronts; the entries
     offered when clarifying are numbered as the terminal chat numbers buttons)."""
+    from bot.rendering import html_to_text, render  # jinja2: not needed for --json
+
     if result.reason == "empty":
         return html_to_text(render(locale, "empty_question"))
     if result.reason == "small_talk":
@@ -106,8 +107,9 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     print("wrong = answered with a wrong entry; refused = no answer to a domain question; off-rej = off-topic refused")
     print(f"{'split':<6} {'mode':<7} " + " ".join(f"{name:>7}" for name, _ in EVAL_COLUMNS) + "  n")
     for r in rows:
-        print(f"{r['split']:<6} {r['mode']:<7} " + " ".join(f"{r[key]:7.3f}" for _, key in EVAL_COLUMNS)
-              + f"  {r['n_domain']}+{r['n_off_topic']}")
+        cells = [f"{'-':>7}" if key == "clarify_right" and not r["clarify_rate"] else f"{r[key]:7.3f}"
+                 for _, key in EVAL_COLUMNS]  # no clarification: "right entry offered" is undefined
+        print(f"{r['split']:<6} {r['mode']:<7} " + " ".join(cells) + f"  {r['n_domain']}+{r['n_off_topic']}")
     return 0
 
 
@@ -147,6 +149,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if not token:
             from bot.chat import run_chat
+            from bot.rendering import html_to_text, render
 
             print(html_to_text(render(settings.bot.default_locale, "telegram_hint")), file=sys.stderr)
             return run_chat(app.conversation, locale=settings.bot.default_locale)

@@ -247,8 +247,8 @@ class SearchIndex:
             bm25_ranked = _top(bm25_scores, depth)
         charngram_scores = None
         charngram_ranked: list[tuple[int, float]] = []
-        # The n-gram signals feed the decision even when their fusion weight is 0.
-        if mode == "hybrid" and self.charngrams is not None:
+        # A full n-gram ranking only when fusion uses it; the decision reads the pool's scores.
+        if mode == "hybrid" and self.charngrams is not None and s.charngram_weight > 0:
             charngram_scores = self.charngrams.entry_scores(self.normalizer.content_text(query))
             if charngram_scores is not None:
                 charngram_ranked = _top(charngram_scores, depth)
@@ -277,11 +277,18 @@ class SearchIndex:
         rows: list[list[float]] = []
         if mode == "hybrid":
             bm25_rank = {i: r for r, (i, _) in enumerate(bm25_ranked, start=1)}
-            char_rank = {i: r for r, (i, _) in enumerate(charngram_ranked, start=1)}
             bm25_top = bm25_ranked[0][1] if bm25_ranked else 0.0
             max_fused = s.dense_weight + s.lexical_weight + s.charngram_weight
             max_fused = max_fused / (s.rrf_k + 1) or 1.0
-            chars = [float(charngram_scores[i]) if charngram_scores is not None else 0.0 for i in pool]
+            if charngram_scores is not None:
+                chars = [float(charngram_scores[i]) for i in pool]
+            elif self.charngrams is not None:
+                chars = self.charngrams.pool_scores(self.normalizer.content_text(query), pool).tolist()
+            else:
+                chars = [0.0] * len(pool)
+            # Rank among the candidates (the same whether or not a full n-gram ranking was made).
+            by_chars = sorted(range(len(pool)), key=lambda j: (-chars[j], j))
+            char_rank = {pool[j]: r for r, j in enumerate(by_chars, start=1) if chars[j] > 0}
             assert bm25_scores is not None
             for position, i in enumerate(pool):
                 rows.append([

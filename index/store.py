@@ -31,7 +31,7 @@ from index.normalize import Normalizer, normalizer_data_hash
 from index.scope import OUT_OF_SCOPE_FILE, ScopeModel, read_out_of_scope
 from index.search import SearchIndex, SearchSettings
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 MANIFEST_FILE = "manifest.json"
 BUILD_BATCH = 128
 ENTRIES_FILE = "entries.json"

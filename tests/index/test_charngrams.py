@@ -74,3 +74,6 @@ def test_ngram_index_equals_brute_force_tfidf() -> None:
     expected = [max(sum(query.get(b, 0.0) * x for b, x in vector(p).items())
                     for p, o in zip(passages, owners, strict=True) if o == e) for e in range(3)]
     assert index.entry_scores("koprasi kopi kemasan") == pytest.approx(expected, abs=1e-5)
+    # scoring only a few candidate entries gives the same numbers, in the order asked
+    assert index.pool_scores("koprasi kopi kemasan", [2, 0]) == pytest.approx([expected[2], expected[0]], abs=1e-5)
+    assert not index.pool_scores("zzzz", [0, 1, 2]).any()
