@@ -8,10 +8,15 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.search_service import build, load_embedder, open_index
-from index import IndexUnavailable, KnowledgeError, ModelNotFoundError, SearchResult
+from index.embedder import ModelNotFoundError
+from index.entries import KnowledgeError
+from index.errors import IndexUnavailable
+
+if TYPE_CHECKING:
+    from index.search import SearchResult
 
 EXIT_USAGE = 2
 
@@ -60,12 +65,16 @@ def result_text(result: SearchResult, locale: str) -> str:
 
 
 def cmd_build_index(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.search_service import build, load_embedder
+
     count = build(settings, load_embedder(settings), progress=not args.quiet)
     print(f"Indexed {count} entries into {settings.index_dir}")
     return 0
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.search_service import open_index  # heavy: imported while the encoder loads
+
     index = open_index(settings)
     k = args.k or settings.search.k
     questions = [args.question] if args.question is not None else _question_lines(sys.stdin)
@@ -88,6 +97,7 @@ EVAL_COLUMNS = (
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.search_service import open_index
     from index.evaluate import evaluate, load_eval_set
 
     path = Path(args.file) if args.file else settings.knowledge.eval_file
@@ -114,6 +124,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_kb_lint(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.search_service import load_embedder
     from index.lint import lint_knowledge
 
     embedder = None if args.no_embeddings else load_embedder(settings)

@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from index import DEFAULT_MODEL, SearchSettings, Targets
+from index.embedder import DEFAULT_MODEL
+from index.settings import SearchSettings, Targets
 
 CONFIG_FILE = "config.toml"
 DATA_DIR_ENV = "UMKM_DATA_DIR"

@@ -26,6 +26,8 @@ from typing import Literal
 
 import numpy as np
 
+from index.settings import Targets  # noqa: F401 - re-exported
+
 Decision = Literal["answer", "clarify", "none"]
 DECISION_FILE = "decision.json"
 # How far below a chosen threshold the targets must still hold (see choose_thresholds).
@@ -252,17 +254,6 @@ class _Table:
 def tally(predictions: list[Prediction], thresholds: Thresholds) -> Tally:
     """Outcome rates of `thresholds` on predictions (the metrics `umkm-bot eval` prints)."""
     return _Table(predictions).tally(thresholds)
-
-
-@dataclass(frozen=True)
-class Targets:
-    """Limits the thresholds must keep on the tuning questions (set a little inside the floors
-    the product promises, because the tuning half runs ahead of unseen questions)."""
-
-    max_wrong_answer: float = 0.03
-    max_clarify: float = 0.06
-    min_clarify_right: float = 0.9
-    min_rejection: float = 0.96
 
 
 def choose_thresholds(predictions: list[Prediction], targets: Targets) -> Thresholds:

@@ -26,16 +26,13 @@ from index.entries import Entry
 from index.lexical import LexicalIndex
 from index.normalize import MAX_QUERY_CHARS, Normalizer, clean_text
 from index.scope import ScopeModel
+from index.settings import TUNED, Mode, SearchSettings  # noqa: F401 - re-exported
 
-Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
 # Only labels why a question went unanswered (out of scope vs weak match); never decides it.
 OUT_OF_SCOPE_BELOW = 0.5
 # Candidates the decision weighs: the top of the fused (or single-method) ranking.
 POOL = 10
-# Compatibility with the conversation core of before the decision (remove once the core reads
-# `decision`/`options`): a hit at least this probable is "answerable" to SearchSettings.answers.
-COMPAT_ANSWERABLE = 0.1
 
 CANDIDATE_FEATURES: dict[Mode, tuple[str, ...]] = {
     "hybrid": (
@@ -60,43 +57,10 @@ def _english_words() -> frozenset[str]:
 ENGLISH_WORDS = _english_words()
 
 
-def _tuned() -> dict[str, float]:
-    import tomllib
-
-    return tomllib.loads((resources.files("index") / "data" / "tuned.toml").read_text(encoding="utf-8"))
-
-
-TUNED = _tuned()
-
-
 def english_share(text: str) -> float:
     """Share of the message's words that are common English words (0..1)."""
     words = clean_text(text).split()
     return sum(w in ENGLISH_WORDS for w in words) / len(words) if words else 0.0
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    """Tunable knobs; `bot` fills them from config.toml, tests and benchmarks set them directly.
-    The defaults are the values bench/tune_search.py chose on the dev half of knowledge/eval."""
-
-    # Reciprocal-rank fusion (index/data/tuned.toml, written by bench/tune_search.py --write).
-    rrf_k: int = int(TUNED["rrf_k"])
-    dense_weight: float = float(TUNED["dense_weight"])
-    lexical_weight: float = float(TUNED["lexical_weight"])
-    # Character n-grams (typos, Javanese suffixes) as a third ranking in hybrid fusion; 0 = off.
-    charngram_weight: float = float(TUNED["charngram_weight"])
-    candidates: int = 20
-    # Misspelt words (not in the index) become the closest indexed word within this many edits; 0 = off
-    # (off by default: on this knowledge base it did not help beyond noise and cost rejection).
-    typo_max_edits: int = 0
-    cache_size: int = 2048
-
-    def answers(self, confidence: float, scope: float, mode: Mode) -> bool:
-        """COMPATIBILITY SHIM, remove when the core uses `SearchResult.decision`/`options`: whether
-        a hit is probable enough to be offered. `confidence` is now the hit's probability and
-        already accounts for the scope check, so `scope` and `mode` are ignored."""
-        return confidence >= COMPAT_ANSWERABLE
 
 
 @dataclass(frozen=True)

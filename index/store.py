@@ -15,7 +15,7 @@ import numpy as np
 
 from index import decision as decision_file
 from index.charngrams import CharNgramIndex
-from index.decision import Targets
+from index.decision import DecisionModel, Targets
 from index.dense import DenseIndex
 from index.embedder import Embedder
 from index.entries import (
@@ -26,6 +26,7 @@ from index.entries import (
     knowledge_files,
     load_knowledge,
 )
+from index.errors import IndexUnavailable
 from index.lexical import LexicalIndex
 from index.normalize import Normalizer, normalizer_data_hash
 from index.scope import OUT_OF_SCOPE_FILE, ScopeModel, read_out_of_scope
@@ -37,15 +38,6 @@ BUILD_BATCH = 128
 ENTRIES_FILE = "entries.json"
 # Settings that shape the candidates the decision was trained on: changing one makes the index stale.
 TRAINED_SETTINGS = ("rrf_k", "dense_weight", "lexical_weight", "charngram_weight", "candidates", "typo_max_edits")
-
-
-class IndexUnavailable(RuntimeError):
-    """The built index is missing, stale or unreadable; `fix` names the command that repairs it."""
-
-    def __init__(self, problem: str, fix: str = "umkm-bot build-index") -> None:
-        self.problem = problem
-        self.fix = fix
-        super().__init__(f"{problem} — run: {fix}")
 
 
 @dataclass(frozen=True)
@@ -220,15 +212,24 @@ def index_status(index_dir: Path, knowledge_dir: Path, model_id: str, training: 
     return IndexStatus("ok", "index is up to date")
 
 
-def load_index(
-    index_dir: Path, embedder: Embedder, settings: SearchSettings | None = None
-) -> SearchIndex:
-    """Load a built index for searching; raises IndexUnavailable naming the fix on any problem."""
+@dataclass(frozen=True)
+class IndexFiles:
+    """A built index read from disk, not yet joined to an encoder."""
+
+    folder: Path
+    manifest: dict[str, object]
+    entries: list[Entry]
+    dense: DenseIndex
+    lexical: LexicalIndex
+    charngrams: CharNgramIndex
+    scope: ScopeModel | None
+    decisions: dict[str, DecisionModel]
+
+
+def read_index(index_dir: Path) -> IndexFiles:
+    """Read every part of a built index; raises IndexUnavailable naming the fix on any problem.
+    Needs no encoder, so it can run while the encoder is still loading."""
     manifest = read_manifest(index_dir)
-    if manifest.get("model") != embedder.model_id:
-        raise IndexUnavailable(
-            f"index was built with model {manifest.get('model')}, but {embedder.model_id} is loaded"
-        )
     try:
         rows = json.loads((index_dir / ENTRIES_FILE).read_text(encoding="utf-8"))
         entries = [entry_from_dict(r["entry"]) for r in rows]
@@ -242,9 +243,31 @@ def load_index(
         raise IndexUnavailable(f"search index in {index_dir} is corrupt ({type(exc).__name__}: {exc})") from exc
     if dense.n_vectors != manifest.get("vectors") or len(entries) != manifest.get("entries"):
         raise IndexUnavailable(f"search index in {index_dir} is incomplete")
-    if int(manifest.get("dimension", -1)) != embedder.dimension:  # type: ignore[call-overload]
+    return IndexFiles(index_dir, manifest, entries, dense, lexical, charngrams, scope, decisions)
+
+
+def with_embedder(files: IndexFiles, embedder: Embedder, settings: SearchSettings | None = None) -> SearchIndex:
+    """The searchable index: `files` joined to the encoder they were built with."""
+    if files.manifest.get("model") != embedder.model_id:
+        raise IndexUnavailable(
+            f"index was built with model {files.manifest.get('model')}, but {embedder.model_id} is loaded"
+        )
+    if int(files.manifest.get("dimension", -1)) != embedder.dimension:  # type: ignore[call-overload]
         raise IndexUnavailable("index vectors and the model differ in dimension")
-    return SearchIndex(entries, dense, lexical, embedder, Normalizer.default(), settings, scope, charngrams, decisions)
+    return SearchIndex(files.entries, files.dense, files.lexical, embedder, Normalizer.default(), settings,
+                       files.scope, files.charngrams, files.decisions)
+
+
+def load_index(
+    index_dir: Path, embedder: Embedder, settings: SearchSettings | None = None
+) -> SearchIndex:
+    """Load a built index for searching; raises IndexUnavailable naming the fix on any problem."""
+    manifest = read_manifest(index_dir)
+    if manifest.get("model") != embedder.model_id:
+        raise IndexUnavailable(
+            f"index was built with model {manifest.get('model')}, but {embedder.model_id} is loaded"
+        )
+    return with_embedder(read_index(index_dir), embedder, settings)
 
 
 def _file_hash(path: Path | None) -> str:

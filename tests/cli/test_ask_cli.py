@@ -144,3 +144,29 @@ def test_result_text_renders_answer_clarify_and_none(search_index) -> None:  # t
     none = SearchResult("q", "q", "hybrid", False, "low_confidence", hits, 1.0, "none", (), hits[0].score)
     assert "belum punya jawaban" in result_text(none, "id")
     assert "Which one did you mean" in result_text(clarify, "en")
+
+
+def test_eval_reports_what_a_person_sees_per_mode(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    eval_file = config.parent / "questions.yaml"
+    eval_file.write_text(
+        "domain:\n"
+        "  - {q: 'gmn cara bikin nib di oss', ids: [nib-lewat-oss], split: dev}\n"
+        "  - {q: 'potongan qris brp persen', ids: [qris-daftar-dan-biaya], split: test}\n"
+        "off_topic:\n"
+        "  - {q: 'jadwal kereta ke jogja besok', split: test}\n",
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "eval", str(eval_file), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["split"], r["mode"]) for r in rows] == [
+        (split, mode) for split in ("dev", "test", "all") for mode in ("hybrid", "dense", "bm25")]
+    for row in rows:
+        assert {"hit1", "direct_correct", "clarify_rate", "clarify_right", "wrong_answer", "wrong_refusal",
+                "rejection_rate"} <= set(row)
+        assert row["direct_correct"] + row["wrong_answer"] + row["clarify_rate"] + row["wrong_refusal"] == pytest.approx(1.0)
+    test_hybrid = rows[3]
+    assert (test_hybrid["n_domain"], test_hybrid["n_off_topic"]) == (1, 1)
+    assert test_hybrid["direct_correct"] == 1.0 and test_hybrid["rejection_rate"] == 1.0
+    assert main(["--config", str(config), "eval", str(eval_file), "--split", "test"]) == 0
+    out = capsys.readouterr().out
+    assert "direct" in out and "off-rej" in out and out.count("\ntest ") == 3
