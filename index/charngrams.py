@@ -15,6 +15,7 @@ n-grams touch most passages: at 10,000 entries a full ranking cost 8 ms, the poo
 from __future__ import annotations
 
 import math
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,6 +30,7 @@ N_FEATURES = 2**20
 @lru_cache(maxsize=65536)  # a build indexes the same passages once per fold
 def _pieces(text: str) -> tuple[np.ndarray, np.ndarray]:
     buckets, counts = hashed_counts(char_ngrams(text, 3, 5), N_FEATURES)
+    buckets = buckets.astype(np.int32)
     buckets.flags.writeable = counts.flags.writeable = False  # cached: shared between callers
     return buckets, counts
 
@@ -40,7 +42,8 @@ class CharNgramIndex:
         self, buckets: np.ndarray, idf: np.ndarray, row_ptr: np.ndarray, row_buckets: np.ndarray,
         row_values: np.ndarray, owners: np.ndarray, n_entries: int,
     ) -> None:
-        self._buckets = buckets.astype(np.int64)  # sorted n-gram buckets present in some passage
+        # int32 throughout (buckets < 2**20): numpy's searchsorted takes a slow path on mixed types.
+        self._buckets = buckets.astype(np.int32)  # sorted n-gram buckets present in some passage
         self._idf = idf.astype(np.float32)
         self._row_ptr = row_ptr.astype(np.int64)  # passage p's n-grams: row_ptr[p] .. row_ptr[p+1]
         self._row_buckets = row_buckets.astype(np.int32)  # buckets < 2**20
@@ -54,6 +57,7 @@ class CharNgramIndex:
         self._present, self._starts = np.unique(self._owners, return_index=True)
         self._entry_start = np.searchsorted(self._owners, np.arange(n_entries + 1))
         self._columns: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._scratch = threading.local()
 
     @classmethod
     def build(cls, passages: list[str], owners: list[int], n_entries: int) -> CharNgramIndex:
@@ -81,7 +85,7 @@ class CharNgramIndex:
             return None
         weights = 1.0 + np.log(counts)
         if len(self._buckets) == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
         slots = np.minimum(np.searchsorted(self._buckets, query_buckets), len(self._buckets) - 1)
         known = self._buckets[slots] == query_buckets
         weights = weights * np.where(known, self._idf[slots], self._unseen_idf)
@@ -102,9 +106,16 @@ class CharNgramIndex:
         first, last = self._row_ptr[passages], self._row_ptr[passages + 1]
         lengths = last - first
         take = np.repeat(first - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
-        grams = self._row_buckets[take]
-        slots = np.minimum(np.searchsorted(query_buckets, grams), len(query_buckets) - 1)
-        contributions = np.where(query_buckets[slots] == grams, query_weights[slots], 0.0) * self._row_values[take]
+        # The query's weights spread over a table indexed by n-gram: one gather instead of a
+        # binary search per stored n-gram (measured 10x faster); one table per thread.
+        table = getattr(self._scratch, "table", None)
+        if table is None:
+            table = self._scratch.table = np.zeros(N_FEATURES, dtype=np.float32)
+        table[query_buckets] = query_weights
+        try:
+            contributions = table[self._row_buckets[take]] * self._row_values[take]
+        finally:
+            table[query_buckets] = 0.0
         row_of = np.repeat(np.arange(len(passages)), lengths)
         passage_scores = np.bincount(row_of, weights=contributions, minlength=len(passages))
         per_entry = ends - starts

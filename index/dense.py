@@ -27,11 +27,11 @@ faiss.omp_set_num_threads(1)
 VECTORS_FILE = "dense.faiss"
 OWNERS_FILE = "dense_owners.npy"
 EXACT_FILE = "dense_vectors_f16.npy"
-APPROXIMATE_FROM = 50_000
+APPROXIMATE_FROM = 10_000
 # Inverted lists: about 4 * sqrt(n); a question visits this share of them, at least MIN_PROBES
 # (recall 1.000 at k=20 on the benchmark's 10,000-entry copy).
 PROBE_SHARE = 1 / 20
-MIN_PROBES = 32
+MIN_PROBES = 64
 
 
 class DenseIndex:
