@@ -263,7 +263,8 @@ def main() -> None:
     print("RSS of this process (all encoders' models + that scale's index loaded): "
           + ", ".join(f"{n:,} entries {mb:.0f} MB" for n, mb in rss.items()))
 
-    print("\nCold start (median of 3 fresh processes) and peak memory, per encoder:\n")
+    print("\nCold start (median of 5 fresh processes, interleaved with the encoder-alone runs) and peak "
+          "memory, per encoder:\n")
     print("| encoder | encoder package alone: import + load + one encode s | process start to first answer "
           "(`ask --json`) s | ratio | peak RSS encoder alone MB | peak RSS cold `ask` MB |")
     print("|---|---|---|---|---|---|")
