@@ -8,12 +8,16 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import admin_cli
 from bot.config import ConfigError, Settings, load_settings
-from bot.rendering import html_to_text, render
-from bot.search_service import build, load_embedder, open_index
-from index import IndexUnavailable, KnowledgeError, ModelNotFoundError, SearchResult
+from index.embedder import ModelNotFoundError
+from index.entries import KnowledgeError
+from index.errors import IndexUnavailable
+
+if TYPE_CHECKING:
+    from index.search import SearchResult
 
 EXIT_USAGE = 2
 
@@ -24,10 +28,13 @@ def _question_lines(stream) -> Iterator[str]:  # type: ignore[no-untyped-def]
 
 
 def result_json(result: SearchResult) -> dict[str, object]:
-    """The stable JSON contract of `ask --json`."""
+    """The stable JSON contract of `ask --json`: the question, the decision, the entries offered
+    when clarifying, and the hits best first (score = estimated probability the entry answers)."""
     return {
         "query": result.query,
         "answered": result.answered,
+        "decision": result.decision,
+        "options": [hit.entry.id for hit in result.options],
         "results": [
             {
                 "id": hit.entry.id,
@@ -42,24 +49,35 @@ def result_json(result: SearchResult) -> dict[str, object]:
 
 
 def result_text(result: SearchResult, locale: str) -> str:
-    """The answer as a user reads it (the same templates as the chat fronts)."""
+    """What a user sees for this result (the same templates as the chat fronts; the entries
+    offered when clarifying are numbered as the terminal chat numbers buttons)."""
+    from bot.rendering import html_to_text, render  # jinja2: not needed for --json
+
     if result.reason == "empty":
         return html_to_text(render(locale, "empty_question"))
     if result.reason == "small_talk":
         return html_to_text(render(locale, "small_talk", name=None))
-    if not result.answered:
-        return html_to_text(render(locale, "no_answer", suggestions=[]))
-    entry = result.hits[0].entry
-    return html_to_text(render(locale, "answer", entry=entry) + "\n\n" + render(locale, "answer_steps", entry=entry))
+    if result.decision == "answer":
+        entry = result.hits[0].entry  # the whole card: the short answer and its steps
+        card = render(locale, "answer", entry=entry) + "\n\n" + render(locale, "answer_steps", entry=entry)
+        return html_to_text(card)
+    if result.decision == "clarify":
+        choices = "\n".join(f"  [{n}] {hit.entry.title}" for n, hit in enumerate(result.options, start=1))
+        return html_to_text(render(locale, "did_you_mean")) + "\n" + choices
+    return html_to_text(render(locale, "no_answer", suggestions=[]))
 
 
 def cmd_build_index(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.search_service import build, load_embedder
+
     count = build(settings, load_embedder(settings), progress=not args.quiet)
     print(f"Indexed {count} entries into {settings.index_dir}")
     return 0
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.search_service import open_index  # heavy: imported while the encoder loads
+
     index = open_index(settings)
     k = args.k or settings.search.k
     questions = [args.question] if args.question is not None else _question_lines(sys.stdin)
@@ -74,7 +92,15 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+EVAL_COLUMNS = (
+    ("Hit@1", "hit1"), ("Hit@3", "hit3"), ("MRR", "mrr"), ("direct", "direct_correct"),
+    ("clarify", "clarify_rate"), ("clar-ok", "clarify_right"), ("wrong", "wrong_answer"),
+    ("refused", "wrong_refusal"), ("off-rej", "rejection_rate"),
+)
+
+
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.search_service import open_index
     from index.evaluate import evaluate, load_eval_set
 
     path = Path(args.file) if args.file else settings.knowledge.eval_file
@@ -90,16 +116,18 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
-    print(f"{'split':<6} {'mode':<7} {'Hit@1':>6} {'Hit@3':>6} {'MRR':>6} {'answered':>9} {'rejected':>9}  n")
+    print("direct = answered with the right entry; clarify = asked which one (clar-ok: right entry offered);")
+    print("wrong = answered with a wrong entry; refused = no answer to a domain question; off-rej = off-topic refused")
+    print(f"{'split':<6} {'mode':<7} " + " ".join(f"{name:>7}" for name, _ in EVAL_COLUMNS) + "  n")
     for r in rows:
-        print(
-            f"{r['split']:<6} {r['mode']:<7} {r['hit1']:6.3f} {r['hit3']:6.3f} {r['mrr']:6.3f} "
-            f"{r['answered_rate']:9.3f} {r['rejection_rate']:9.3f}  {r['n_domain']}+{r['n_off_topic']}"
-        )
+        cells = [f"{'-':>7}" if key == "clarify_right" and not r["clarify_rate"] else f"{r[key]:7.3f}"
+                 for _, key in EVAL_COLUMNS]  # no clarification: "right entry offered" is undefined
+        print(f"{r['split']:<6} {r['mode']:<7} " + " ".join(cells) + f"  {r['n_domain']}+{r['n_off_topic']}")
     return 0
 
 
 def cmd_kb_lint(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.search_service import load_embedder
     from index.lint import lint_knowledge
 
     embedder = None if args.no_embeddings else load_embedder(settings)
@@ -115,6 +143,7 @@ def cmd_kb_gaps(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
     from bot.knowledge_gaps import collect_gaps, group_gaps
+    from bot.search_service import load_embedder
     from bot.storage import Database, Repositories
     from bot.storage.migrate import upgrade
     from bot.tabular import csv_bytes
@@ -194,6 +223,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     app = open_application(settings)
     try:
         if not token:
+            from bot.rendering import html_to_text, render
+
             print(html_to_text(render(settings.bot.default_locale, "telegram_hint")), file=sys.stderr)
             return _terminal(settings, app)
         from bot.delivery import telegram_sender
@@ -305,74 +336,96 @@ def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every sub-command."""
+    """The argument parser for every sub-command. --config and -v work before or after the
+    sub-command (`umkm-bot ask --config x.toml ...`)."""
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a sub-command without the option keeps the value given before it.
+    common.add_argument("--config", default=argparse.SUPPRESS, help="path to config.toml (default: ./config.toml)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log more")
     parser = argparse.ArgumentParser(prog="umkm-bot", description="Pendamping UMKM")
     parser.add_argument("--config", help="path to config.toml (default: ./config.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("build-index", help="embed and index the knowledge base")
+    p = sub.add_parser("build-index", parents=[common], help="embed and index the knowledge base, train the decision")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_build_index)
 
-    p = sub.add_parser("ask", help="answer one question, or one per line from standard input")
+    p = sub.add_parser("ask", parents=[common], help="answer one question, or one per line from standard input")
     p.add_argument("question", nargs="?", help="the question (omit to read standard input)")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--k", type=int, help="how many results (default from config)")
+    p.add_argument("--k", type=_positive_int, help="how many results, at least 1 (default from config)")
     p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("eval", help="retrieval quality: hybrid vs dense vs BM25")
+    p = sub.add_parser("eval", parents=[common], help="what users would see: hybrid vs dense vs BM25")
     p.add_argument("file", nargs="?", help="evaluation YAML (default from config)")
     p.add_argument("--split", choices=("dev", "test", "all", "each"), default="each")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("chat", help="talk to the bot in this terminal")
+    p = sub.add_parser("chat", parents=[common], help="talk to the bot in this terminal")
     p.add_argument("--user", help="who you are in the database (default: your login name)")
     p.set_defaults(func=cmd_chat)
 
-    p = sub.add_parser("run", help="run the Telegram bot (TELEGRAM_BOT_TOKEN), else the terminal chat")
+    p = sub.add_parser("run", parents=[common],
+                       help="run the Telegram bot (TELEGRAM_BOT_TOKEN), else the terminal chat")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("dashboard", help="serve the coach dashboard on its own (polling deployments)")
+    p = sub.add_parser("dashboard", parents=[common], help="serve the coach dashboard on its own (polling deployments)")
     p.add_argument("--listen", help="address to listen on (default: [dashboard] listen)")
     p.add_argument("--port", type=int, help="port (default: [dashboard] port)")
     p.set_defaults(func=cmd_dashboard)
 
-    p = sub.add_parser("worker", help="deliver the outbox to Telegram (and run the scheduler); several may run")
+    p = sub.add_parser(
+        "worker", parents=[common], help="deliver the outbox to Telegram (and run the scheduler); several may run"
+    )
     p.add_argument("--no-scheduler", action="store_true", help="deliver only; another process schedules")
     p.set_defaults(func=cmd_worker)
 
-    db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command", required=True)
-    p = db.add_parser("upgrade", help="apply database migrations")
+    db = sub.add_parser("db", parents=[common], help="database tools").add_subparsers(dest="db_command", required=True)
+    p = db.add_parser("upgrade", parents=[common], help="apply database migrations")
     p.add_argument("revision", nargs="?", default="head")
     p.set_defaults(func=cmd_db_upgrade)
 
-    kb = sub.add_parser("kb", help="knowledge base tools").add_subparsers(dest="kb_command", required=True)
-    p = kb.add_parser("lint", help="check every knowledge entry")
+    kb = sub.add_parser("kb", parents=[common], help="knowledge base tools").add_subparsers(
+        dest="kb_command", required=True)
+    p = kb.add_parser("lint", parents=[common], help="check every knowledge entry")
     p.add_argument("--no-embeddings", action="store_true", help="skip the near-duplicate check")
     p.set_defaults(func=cmd_kb_lint)
-    p = kb.add_parser("gaps", help="unanswered, 👎 and handed-off questions grouped: what to write next")
+    p = kb.add_parser(
+        "gaps", parents=[common], help="unanswered, 👎 and handed-off questions grouped: what to write next"
+    )
     p.add_argument("--since", help="ISO date (default: 90 days ago)")
     p.add_argument("--csv", help="also write every message with its group to this CSV file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_kb_gaps)
-    admin_cli.register_drafts(kb)
-    admin_cli.register(sub)
+    admin_cli.register_drafts(kb, common)
+    admin_cli.register(sub, common)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # a usage error (exit 2) or --help (exit 0), already printed
+        return int(exc.code or 0)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # bm25s logs its own progress at DEBUG through a handler of its own.
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
     handler: Callable[[Settings, argparse.Namespace], int] = args.func
     try:
         settings = load_settings(args.config)

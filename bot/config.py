@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from index import DEFAULT_MODEL, SearchSettings
+from index.embedder import DEFAULT_MODEL
+from index.settings import SearchSettings, Targets
 
 CONFIG_FILE = "config.toml"
 DATA_DIR_ENV = "UMKM_DATA_DIR"
@@ -41,11 +42,11 @@ class KnowledgeSection(_Section):
 
 
 _SEARCH = SearchSettings()  # one source of defaults: the index package's tuned values
+_TARGETS = Targets()
 
 
 class SearchSection(_Section):
     model: str = DEFAULT_MODEL
-    granularity: Literal["passages", "entry"] = "passages"
     k: int = Field(3, ge=1, le=20)
     auto_rebuild: bool = True
     rrf_k: int = Field(_SEARCH.rrf_k, ge=1)
@@ -54,13 +55,13 @@ class SearchSection(_Section):
     charngram_weight: float = Field(_SEARCH.charngram_weight, ge=0)
     candidates: int = Field(_SEARCH.candidates, ge=1)
     typo_max_edits: int = Field(_SEARCH.typo_max_edits, ge=0, le=3)
-    confidence_dense_share: float = Field(_SEARCH.confidence_dense_share, ge=0, le=1)
-    confidence_dense_share_english: float = Field(_SEARCH.confidence_dense_share_english, ge=0, le=1)
-    threshold_hybrid: float = Field(_SEARCH.threshold_hybrid, ge=0, le=1)
-    threshold_dense: float = Field(_SEARCH.threshold_dense, ge=0, le=1)
-    threshold_bm25: float = Field(_SEARCH.threshold_bm25, ge=0, le=1)
     cache_size: int = Field(_SEARCH.cache_size, ge=0)
-    close_margin: float = Field(0.03, ge=0, le=1)
+    max_wrong_answer: float = Field(_TARGETS.max_wrong_answer, ge=0, le=1)
+    max_clarify: float = Field(_TARGETS.max_clarify, ge=0, le=1)
+    min_clarify_right: float = Field(_TARGETS.min_clarify_right, ge=0, le=1)
+    min_rejection: float = Field(_TARGETS.min_rejection, ge=0, le=1)
+    # COMPATIBILITY: read by the conversation core's "did you mean" rule of before the decision;
+    # remove once the core uses SearchResult.decision / options.
 
 
 class DatabaseSection(_Section):
@@ -208,6 +209,10 @@ class Settings(_Section):
         """The index package's knobs, from the [search] section."""
         # SearchSection repeats every SearchSettings field (with validation), so copy them by name.
         return SearchSettings(**{f.name: getattr(self.search, f.name) for f in fields(SearchSettings)})
+
+    def decision_targets(self) -> Targets:
+        """What the answer decision's thresholds must keep on the dev questions at build time."""
+        return Targets(**{f.name: getattr(self.search, f.name) for f in fields(Targets)})
 
 
 def load_settings(path: Path | str | None = None) -> Settings:

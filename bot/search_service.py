@@ -1,33 +1,45 @@
-"""Open the search index the configured way: load it, or rebuild it when missing or stale."""
+"""Open the search index the configured way: load it, or rebuild it when missing or stale.
+
+The encoder takes most of a cold start (seconds); it loads in a background thread while FAISS
+and the index files are imported and read here, so a first answer costs little more than the
+encoder itself. Index code is imported inside the functions for the same reason.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import TextIO
-
-from tqdm import tqdm
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Settings
-from index import (
-    SearchIndex,
-    SentenceTransformerEmbedder,
-    build_index,
-    index_status,
-    load_index,
-    load_knowledge,
-)
 from index.embedder import Embedder
-from index.store import IndexUnavailable
+from index.embedder import load_embedder as load_encoder
+from index.errors import IndexUnavailable
+
+if TYPE_CHECKING:
+    from index.search import SearchIndex
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    """The configured sentence-transformers model (raises ModelNotFoundError)."""
-    return SentenceTransformerEmbedder(settings.search.model)
+    """The configured encoder (raises ModelNotFoundError)."""
+    return load_encoder(settings.search.model)
+
+
+def _training(settings: Settings) -> str:
+    from index.store import training_fingerprint
+
+    return training_fingerprint(settings.search_settings(), settings.knowledge.eval_file, settings.decision_targets())
 
 
 def build(settings: Settings, embedder: Embedder, *, progress: bool = True) -> int:
-    """Build the index into the data folder; returns the number of entries indexed."""
+    """Build the index (and train the answer decision) into the data folder; returns the number
+    of entries indexed."""
+    from tqdm import tqdm
+
+    from index.entries import load_knowledge
+    from index.store import build_index
+
     entries = load_knowledge(settings.knowledge.dir)
 
     def bar(batches: Iterable[list[str]], total: int) -> Iterable[list[str]]:
@@ -37,9 +49,11 @@ def build(settings: Settings, embedder: Embedder, *, progress: bool = True) -> i
         settings.knowledge.dir,
         settings.index_dir,
         embedder,
-        granularity=settings.search.granularity,
         entries=entries,
         progress=bar,
+        settings=settings.search_settings(),
+        eval_file=settings.knowledge.eval_file,
+        targets=settings.decision_targets(),
     )
     return len(entries)
 
@@ -53,12 +67,20 @@ def open_index(
 ) -> SearchIndex:
     """Load the index; rebuild a missing or stale one when allowed, else raise naming the fix."""
     log = log or sys.stderr
-    embedder = embedder or load_embedder(settings)
-    status = index_status(settings.index_dir, settings.knowledge.dir, embedder.model_id)
     rebuild = settings.search.auto_rebuild if auto_rebuild is None else auto_rebuild
-    if status.state != "ok":
-        if not rebuild:
-            raise IndexUnavailable(status.reason)
-        print(f"{status.reason}; rebuilding the search index…", file=log)
-        build(settings, embedder, progress=log.isatty())
-    return load_index(settings.index_dir, embedder, settings.search_settings())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-encoder") as pool:
+        loading = pool.submit(load_embedder, settings) if embedder is None else None
+        from index.store import index_status, read_index, with_embedder
+
+        # Every encoder's model_id is the configured name, so the check needs no loaded encoder.
+        model_id = embedder.model_id if embedder is not None else settings.search.model
+        status = index_status(settings.index_dir, settings.knowledge.dir, model_id, _training(settings))
+        if status.state != "ok":
+            if not rebuild:
+                raise IndexUnavailable(status.reason)
+            print(f"{status.reason}; rebuilding the search index…", file=log)
+            embedder = embedder or loading.result()  # type: ignore[union-attr]
+            build(settings, embedder, progress=log.isatty())
+        files = read_index(settings.index_dir)
+        embedder = embedder or loading.result()  # type: ignore[union-attr]
+    return with_embedder(files, embedder, settings.search_settings())

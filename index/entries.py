@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 TOPICS: tuple[str, ...] = ("production", "finance", "packaging", "market", "legal", "organization")
@@ -136,6 +135,8 @@ def parse_entry(path: Path, text: str) -> Entry:
     match = _FRONT_MATTER.match(text.replace("\r\n", "\n"))
     if not match:
         raise KnowledgeError(path, "front matter", "must start with a '---' YAML block closed by '---'")
+    import yaml  # only when reading knowledge files, not when loading a built index
+
     try:
         raw = yaml.safe_load(match.group(1))
     except yaml.YAMLError as exc:

@@ -1,4 +1,4 @@
-"""Retrieval quality on held-out questions: Hit@1, Hit@3, MRR, answered and rejection rates."""
+"""Quality on held-out questions: ranking (Hit@1, Hit@3, MRR) and the decisions a person sees."""
 
 from __future__ import annotations
 
@@ -59,69 +59,85 @@ def load_eval_set(path: Path) -> EvalSet:
 
 @dataclass(frozen=True)
 class Metrics:
-    """Scores of one search mode on one evaluation set."""
+    """Scores of one search mode on one evaluation set: ranking (Hit@1, Hit@3, MRR) and what a
+    person sees (direct-correct answers, clarifications, wrong answers, wrong refusals, off-topic
+    messages rejected). Rates are over domain questions, except `clarify_right` (over clarified
+    questions) and `rejection_rate` (over off-topic messages)."""
 
     mode: str
     hit1: float
     hit3: float
     mrr: float
-    answered_rate: float
+    direct_correct: float
+    clarify_rate: float
+    clarify_right: float
+    wrong_answer: float
+    wrong_refusal: float
     rejection_rate: float
+    answered_rate: float
     n_domain: int
     n_off_topic: int
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What search did with one question: where the right entry ranked, and the answer signals."""
+    """What search did with one question."""
 
     domain: bool
     rank: int | None  # 1-based rank of the first right entry among the hits; None if absent
-    confidence: float  # the best hit's confidence (0 without hits)
-    scope: float
-    searched: bool  # False for small talk and messages without words: never answered
+    decision: str
+    answer_right: bool  # decision answer and hits[0] is a right entry
+    options_right: bool  # decision clarify and a right entry is among the options
+
+
+def outcome(result: SearchResult, ids: list[str] | None) -> Outcome:
+    """Score one search result against the right entry ids (None: an off-topic message)."""
+    right = set(ids or ())
+    ranked = [h.entry.id for h in result.hits]
+    rank = next((n for n, i in enumerate(ranked, start=1) if i in right), None)
+    return Outcome(
+        domain=ids is not None,
+        rank=rank,
+        decision=result.decision,
+        answer_right=result.decision == "answer" and bool(ranked) and ranked[0] in right,
+        options_right=result.decision == "clarify" and any(h.entry.id in right for h in result.options),
+    )
 
 
 def collect(index: SearchIndex, eval_set: EvalSet, mode: Mode) -> list[Outcome]:
-    """Search every question once; `score` turns the outcomes into metrics for any threshold."""
-    outcomes = []
-    for question in eval_set.domain:
-        result = index.search(question.q, k=10, mode=mode)
-        ranked = [h.entry.id for h in result.hits]
-        rank = next((n for n, i in enumerate(ranked, start=1) if i in question.ids), None)
-        outcomes.append(_outcome(True, rank, result))
-    for off_topic in eval_set.off_topic:
-        outcomes.append(_outcome(False, None, index.search(off_topic.q, k=3, mode=mode)))
+    """Search every question once in `mode`."""
+    outcomes = [outcome(index.search(q.q, k=10, mode=mode), q.ids) for q in eval_set.domain]
+    outcomes += [outcome(index.search(q.q, k=3, mode=mode), None) for q in eval_set.off_topic]
     return outcomes
 
 
-def _outcome(domain: bool, rank: int | None, result: SearchResult) -> Outcome:
-    confidence = result.hits[0].score if result.hits else 0.0
-    return Outcome(domain, rank, confidence, result.scope, result.reason not in ("empty", "small_talk"))
-
-
-def score(outcomes: list[Outcome], mode: Mode, threshold: float) -> Metrics:
-    """Hit@1, Hit@3, MRR, answered and rejection rates at one answer threshold
-    (the rule of `SearchSettings.answers`)."""
+def score(outcomes: list[Outcome], mode: str) -> Metrics:
+    """Turn outcomes into rates."""
     domain = [o for o in outcomes if o.domain]
     off_topic = [o for o in outcomes if not o.domain]
-
-    def answered(o: Outcome) -> bool:
-        return o.searched and o.confidence * o.scope >= threshold
-
     n, m = len(domain), len(off_topic)
+
+    def rate(count: int, total: int) -> float:
+        return count / total if total else 0.0
+
+    clarified = [o for o in domain if o.decision == "clarify"]
     return Metrics(
         mode=mode,
-        hit1=sum(o.rank == 1 for o in domain) / n if n else 0.0,
-        hit3=sum(o.rank is not None and o.rank <= 3 for o in domain) / n if n else 0.0,
-        mrr=sum(1 / o.rank for o in domain if o.rank) / n if n else 0.0,
-        answered_rate=sum(answered(o) for o in domain) / n if n else 0.0,
-        rejection_rate=sum(not answered(o) for o in off_topic) / m if m else 0.0,
+        hit1=rate(sum(o.rank == 1 for o in domain), n),
+        hit3=rate(sum(o.rank is not None and o.rank <= 3 for o in domain), n),
+        mrr=rate(sum(1 / o.rank for o in domain if o.rank), n) if n else 0.0,  # type: ignore[arg-type]
+        direct_correct=rate(sum(o.answer_right for o in domain), n),
+        clarify_rate=rate(len(clarified), n),
+        clarify_right=rate(sum(o.options_right for o in clarified), len(clarified)),
+        wrong_answer=rate(sum(o.decision == "answer" and not o.answer_right for o in domain), n),
+        wrong_refusal=rate(sum(o.decision == "none" for o in domain), n),
+        rejection_rate=rate(sum(o.decision == "none" for o in off_topic), m),
+        answered_rate=rate(sum(o.decision == "answer" for o in domain), n),
         n_domain=n,
         n_off_topic=m,
     )
 
 
 def evaluate(index: SearchIndex, eval_set: EvalSet, mode: Mode) -> Metrics:
-    """Run every question through `index.search` in `mode` and score it at the index's settings."""
-    return score(collect(index, eval_set, mode), mode, index.settings.threshold(mode))
+    """Run every question through `index.search` in `mode` and score what a person would see."""
+    return score(collect(index, eval_set, mode), mode)

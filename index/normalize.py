@@ -46,10 +46,17 @@ def _load_words(text: str) -> frozenset[str]:
     )
 
 
+@lru_cache(maxsize=4096)  # one question is cleaned for several steps (tokens, n-grams, cache key, encoder)
 def clean_text(text: str) -> str:
-    """Unicode-fold, lower-case and keep only letters and digits, space-separated."""
+    """Unicode-fold, lower-case and keep only letters and digits, space-separated. Invisible
+    format characters (zero-width space/joiners, word joiner, BOM, soft hyphen, bidi marks and
+    embeddings) are dropped without a trace, so "ni\u200bb" is still "nib"."""
     text = unicodedata.normalize("NFKC", text).lower()
-    text = "".join(ch if unicodedata.category(ch)[0] in "LN" else " " for ch in text)
+    # Category Cf = format characters: pasted from web pages and chat apps inside words.
+    text = "".join(
+        ch if unicodedata.category(ch)[0] in "LN" else "" if unicodedata.category(ch) == "Cf" else " "
+        for ch in text
+    )
     # Accented Latin letters fold to ASCII; other scripts drop out (the index is Latin-only).
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     text = _REDUP.sub(r"\1", text)

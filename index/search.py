@@ -1,65 +1,66 @@
-"""Hybrid search over a built index: dense, BM25 and character n-grams fused, with an answered/not-answered
-decision from match confidence, the question's language and an out-of-scope check."""
+"""Hybrid search over a built index, and one decision per question: answer, clarify or none.
+
+Retrieval: dense (FAISS), BM25 and character n-grams, fused by weighted reciprocal rank into a
+short candidate list. Decision: a model learned at build time (index/decision.py) turns every
+candidate's signals and the question's own (out-of-scope probability, language, unknown words)
+into probabilities; the hits are ordered by them, and the same probabilities decide.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Literal
 
 import numpy as np
 from cachetools import LRUCache
 
 from index.charngrams import CharNgramIndex
+from index.decision import Decision, DecisionModel, decide
 from index.dense import DenseIndex
 from index.embedder import Embedder
 from index.entries import Entry
-from index.language import english_share
-from index.language import warm_up as warm_up_language
 from index.lexical import LexicalIndex
-from index.normalize import MAX_QUERY_CHARS, Normalizer
+from index.normalize import MAX_QUERY_CHARS, Normalizer, clean_text
 from index.scope import ScopeModel
+from index.settings import TUNED, Mode, SearchSettings  # noqa: F401 - re-exported
 
-Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
 # Only labels why a question went unanswered (out of scope vs weak match); never decides it.
 OUT_OF_SCOPE_BELOW = 0.5
+# Candidates the decision weighs: the top of the fused (or single-method) ranking.
+POOL = 10
+
+CANDIDATE_FEATURES: dict[Mode, tuple[str, ...]] = {
+    "hybrid": (
+        "fused_rrank", "fused_share", "cosine", "cosine_gap", "dense_rrank", "bm25_share", "bm25_rrank",
+        "coverage", "coverage_gap", "charngram", "charngram_gap", "charngram_rrank",
+    ),
+    "dense": ("rank_rrank", "cosine", "cosine_gap", "cosine_vs_top"),
+    "bm25": ("rank_rrank", "bm25_share", "bm25_log", "coverage", "coverage_gap"),
+}
+QUESTION_FEATURES: dict[Mode, tuple[str, ...]] = {
+    "hybrid": ("scope_logit", "english", "log_words", "unknown_share", "top_cosine"),
+    "dense": ("scope_logit", "english", "log_words", "top_cosine"),
+    "bm25": ("scope_logit", "english", "log_words", "unknown_share"),
+}
 
 
-@dataclass(frozen=True)
-class SearchSettings:
-    """Tunable knobs; `bot` fills them from config.toml, tests and benchmarks set them directly.
-    The defaults are the values bench/tune_search.py chose on the dev half of knowledge/eval."""
+def _english_words() -> frozenset[str]:
+    text = (resources.files("index") / "data" / "english_words.txt").read_text(encoding="utf-8")
+    return frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
 
-    rrf_k: int = 5
-    dense_weight: float = 0.5
-    lexical_weight: float = 1.0
-    # Character n-grams (typos, Javanese suffixes) as a third ranking in hybrid fusion; 0 = off.
-    charngram_weight: float = 0.35
-    candidates: int = 20
-    # Misspelt words (not in the index) become the closest indexed word within this many edits; 0 = off
-    # (off by default: on this knowledge base it did not help beyond noise and cost rejection).
-    typo_max_edits: int = 0
-    # confidence = share * cosine + (1 - share) * lexical coverage, where share moves from
-    # confidence_dense_share (Indonesian question) to confidence_dense_share_english (English one):
-    # the encoder is an English model, so its cosine means more for English questions.
-    confidence_dense_share: float = 0.2
-    confidence_dense_share_english: float = 0.7
-    threshold_hybrid: float = 0.225
-    threshold_dense: float = 0.4
-    threshold_bm25: float = 0.225
-    cache_size: int = 2048
 
-    def threshold(self, mode: Mode) -> float:
-        return {"hybrid": self.threshold_hybrid, "dense": self.threshold_dense}.get(
-            mode, self.threshold_bm25
-        )
+ENGLISH_WORDS = _english_words()
 
-    def answers(self, confidence: float, scope: float, mode: Mode) -> bool:
-        """Whether a hit is good enough to answer with: how well it matches, times how likely
-        the message is a business question at all, reaches the mode's threshold."""
-        return confidence * scope >= self.threshold(mode)
+
+def english_share(text: str) -> float:
+    """Share of the message's words that are common English words (0..1)."""
+    words = clean_text(text).split()
+    return sum(w in ENGLISH_WORDS for w in words) / len(words) if words else 0.0
 
 
 @dataclass(frozen=True)
@@ -67,26 +68,43 @@ class Hit:
     """One ranked entry with the signals that placed it."""
 
     entry: Entry
-    score: float  # confidence in 0..1 that this entry answers the question
-    dense: float  # best cosine between the question and the entry's passages
+    score: float  # estimated probability (0..1) that this entry answers the question
+    dense: float  # best cosine between the question and the entry's passages (0 in bm25 mode)
     coverage: float  # share of the question's (idf-weighted) words found in the entry
 
 
 @dataclass(frozen=True)
 class SearchResult:
-    """The ranked hits and whether the best one is good enough to answer with."""
+    """The hits, best first by the decision's own probabilities, and the decision itself."""
 
     query: str
     normalized: str
     mode: Mode
-    answered: bool
-    reason: Literal["ok", "empty", "small_talk", "out_of_scope", "low_confidence"]
+    answered: bool  # exactly when decision == "answer"; then hits[0] is the answer
+    reason: Literal["ok", "empty", "small_talk", "out_of_scope", "low_confidence", "ambiguous"]
     hits: tuple[Hit, ...] = field(default_factory=tuple)
     scope: float = 1.0  # probability that the message is a business question at all
+    decision: Decision = "none"
+    options: tuple[Hit, ...] = field(default_factory=tuple)  # clarify: 2-3 entries, best first
+    probability: float = 0.0  # estimated probability that hits[0] answers the question
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What retrieval found for one question, before the decision: entry numbers in the mode's
+    ranking order, their feature rows, the question's features, and per-entry cosine/coverage."""
+
+    entries: list[int]
+    features: np.ndarray
+    question: np.ndarray
+    cosine: list[float]
+    coverage: list[float]
+    scope: float
 
 
 class SearchIndex:
-    """A loaded index: entries, dense and lexical parts, the embedder and a query cache."""
+    """A loaded index: entries, dense and lexical parts, the embedder, the decision models and a
+    query cache."""
 
     def __init__(
         self,
@@ -98,6 +116,7 @@ class SearchIndex:
         settings: SearchSettings | None = None,
         scope: ScopeModel | None = None,
         charngrams: CharNgramIndex | None = None,
+        decisions: dict[str, DecisionModel] | None = None,
     ) -> None:
         self.entries = entries
         self.by_id = {e.id: e for e in entries}
@@ -107,16 +126,15 @@ class SearchIndex:
         self.normalizer = normalizer
         self.scope = scope
         self.charngrams = charngrams
+        self.decisions = decisions or {}
         self.settings = settings or SearchSettings()
         self._cache: LRUCache[tuple[str, int, str], SearchResult] = LRUCache(
             maxsize=max(1, self.settings.cache_size)
         )
         self._lock = threading.Lock()
-        if self.settings.confidence_dense_share_english != self.settings.confidence_dense_share:
-            warm_up_language()
 
     def search(self, query: str, k: int = 3, mode: Mode = "hybrid") -> SearchResult:
-        """Rank entries for `query`; `answered` says whether the best hit is trustworthy."""
+        """Rank entries for `query` and decide: answer with hits[0], offer options, or none."""
         query = query[:MAX_QUERY_CHARS]
         normalized = self.normalizer.normalized(query)
         key = (normalized, k, mode)
@@ -137,7 +155,7 @@ class SearchIndex:
 
     def encode_query(self, query: str) -> np.ndarray:
         """The query vector (exposed for benchmarks that time the encoder alone)."""
-        return self.embedder.encode([self.normalizer.dense_text(query)])[0]
+        return self.embedder.encode_queries([self.normalizer.dense_text(query)])[0]
 
     def _search_uncached(self, query: str, normalized: str, k: int, mode: Mode) -> SearchResult:
         if self.normalizer.is_small_talk(query):
@@ -145,42 +163,156 @@ class SearchIndex:
         tokens = self.normalizer.tokens(query)
         if not tokens:
             return SearchResult(query, normalized, mode, False, "empty")
-        tokens = self.lexical.correct(tokens, self.settings.typo_max_edits)
+        vector = self.encode_query(query) if mode != "bm25" else None
+        candidates = self.candidates(query, normalized, tokens, vector, mode)
+        return self.decide(query, normalized, mode, candidates, k)
+
+    def decide(self, query: str, normalized: str, mode: Mode, candidates: Candidates, k: int) -> SearchResult:
+        """Order the candidates by the mode's decision model and decide."""
+        model = self.decisions.get(mode)
+        if model is None:
+            raise RuntimeError(f"this index has no decision model for mode {mode}; rebuild it")
+        probabilities, _ = model.probabilities(candidates.features, candidates.question)
+        order = sorted(range(len(candidates.entries)), key=lambda i: (-probabilities[i], i))
+        ranked = [
+            Hit(self.entries[candidates.entries[i]], float(probabilities[i]), candidates.cosine[i],
+                candidates.coverage[i])
+            for i in order
+        ]
+        decision, n_options = decide([h.score for h in ranked], model.thresholds)
+        options = tuple(ranked[:n_options]) if decision == "clarify" else ()
+        top = ranked[0].score if ranked else 0.0
+        if decision == "answer":
+            reason = "ok"
+        elif decision == "clarify":
+            reason = "ambiguous"
+        else:
+            reason = "out_of_scope" if candidates.scope < OUT_OF_SCOPE_BELOW else "low_confidence"
+        return SearchResult(
+            query, normalized, mode, decision == "answer", reason, tuple(ranked[:k]), candidates.scope,  # type: ignore[arg-type]
+            decision, options, top,
+        )
+
+    def candidates(
+        self, query: str, normalized: str, tokens: list[str], vector: np.ndarray | None, mode: Mode
+    ) -> Candidates:
+        """Retrieve the candidate pool for one question and compute every signal the decision uses."""
+        s = self.settings
+        tokens = self.lexical.correct(tokens, s.typo_max_edits)
         n = len(self.entries)
-        depth = min(n, max(self.settings.candidates, k))
+        depth = min(n, max(s.candidates, POOL))
         dense_ranked: list[tuple[int, float]] = []
-        query_vector = None
-        if mode != "bm25":
-            query_vector = self.encode_query(query)
-            dense_ranked = self.dense.search(query_vector, depth)
+        if mode != "bm25" and vector is not None:
+            dense_ranked = self.dense.search(vector, depth)
+        bm25_scores = None
         bm25_ranked: list[tuple[int, float]] = []
         if mode != "dense":
-            scores = self.lexical.scores(tokens)
-            top = np.argsort(-scores, kind="stable")[:depth]
-            bm25_ranked = [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+            bm25_scores = self.lexical.scores(tokens)
+            bm25_ranked = _top(bm25_scores, depth)
+        charngram_scores = None
+        charngram_ranked: list[tuple[int, float]] = []
+        # A full n-gram ranking only when fusion uses it; the decision reads the pool's scores.
+        if mode == "hybrid" and self.charngrams is not None and s.charngram_weight > 0:
+            charngram_scores = self.charngrams.entry_scores(self.normalizer.content_text(query))
+            if charngram_scores is not None:
+                charngram_ranked = _top(charngram_scores, depth)
 
-        if mode == "dense":
-            order = [i for i, _ in dense_ranked]
-        elif mode == "bm25":
-            order = [i for i, _ in bm25_ranked]
+        fused: dict[int, float] = {}
+        if mode == "hybrid":
+            fused = self._fuse_scores(dense_ranked, bm25_ranked, charngram_ranked)
+            order = sorted(fused, key=lambda i: (-fused[i], i))
         else:
-            fuzzy_ranked: list[tuple[int, float]] = []
-            if self.charngrams is not None and self.settings.charngram_weight > 0:
-                fuzzy_ranked = self.charngrams.search(self.normalizer.content_text(query), depth)
-            order = self._fuse(dense_ranked, bm25_ranked, fuzzy_ranked)
-        dense_scores = dict(dense_ranked)
-        share = self._dense_share(query) if mode == "hybrid" else 0.0
-        hits = []
-        for i in order[:k]:
-            cosine = dense_scores.get(i, 0.0)
-            if i not in dense_scores and query_vector is not None:
-                cosine = self.dense.entry_score(query_vector, i)
-            coverage = self.lexical.coverage(tokens, i)
-            hits.append(Hit(self.entries[i], self._confidence(mode, cosine, coverage, share), cosine, coverage))
-        scope = self.scope.probability(normalized) if self.scope is not None else 1.0
-        answered = bool(hits) and self.settings.answers(hits[0].score, scope, mode)
-        reason = "ok" if answered else "out_of_scope" if scope < OUT_OF_SCOPE_BELOW else "low_confidence"
-        return SearchResult(query, normalized, mode, answered, reason, tuple(hits), scope)
+            order = [i for i, _ in (dense_ranked if mode == "dense" else bm25_ranked)]
+        pool = order[:POOL]
+
+        dense_of = dict(dense_ranked)
+        dense_rank = {i: r for r, (i, _) in enumerate(dense_ranked, start=1)}
+        # An entry outside the dense list scores at most the list's last cosine: use that bound
+        # rather than re-scoring it (exact and approximate indexes then give the same feature).
+        floor = dense_ranked[-1][1] if dense_ranked else 0.0
+        cosine = [dense_of.get(i, floor) for i in pool]
+        coverage = [self.lexical.coverage(tokens, i) for i in pool]
+        scope_logit = self.scope.logit(normalized) if self.scope is not None else 0.0
+        scope = _sigmoid(scope_logit) if self.scope is not None else 1.0
+        english = english_share(query)
+        log_words = math.log1p(len(tokens))
+        top_cosine = dense_ranked[0][1] if dense_ranked else 0.0
+
+        rows: list[list[float]] = []
+        if mode == "hybrid":
+            bm25_rank = {i: r for r, (i, _) in enumerate(bm25_ranked, start=1)}
+            bm25_top = bm25_ranked[0][1] if bm25_ranked else 0.0
+            max_fused = s.dense_weight + s.lexical_weight + s.charngram_weight
+            max_fused = max_fused / (s.rrf_k + 1) or 1.0
+            if charngram_scores is not None:
+                chars = [float(charngram_scores[i]) for i in pool]
+            elif self.charngrams is not None:
+                chars = self.charngrams.pool_scores(self.normalizer.content_text(query), pool).tolist()
+            else:
+                chars = [0.0] * len(pool)
+            # Rank among the candidates (the same whether or not a full n-gram ranking was made).
+            by_chars = sorted(range(len(pool)), key=lambda j: (-chars[j], j))
+            char_rank = {pool[j]: r for r, j in enumerate(by_chars, start=1) if chars[j] > 0}
+            assert bm25_scores is not None
+            for position, i in enumerate(pool):
+                rows.append([
+                    1.0 / (position + 1),
+                    fused[i] / max_fused,
+                    cosine[position],
+                    cosine[position] - _best_other(cosine, position),
+                    1.0 / dense_rank[i] if i in dense_rank else 0.0,
+                    float(bm25_scores[i]) / bm25_top if bm25_top > 0 else 0.0,
+                    1.0 / bm25_rank[i] if i in bm25_rank else 0.0,
+                    coverage[position],
+                    coverage[position] - _best_other(coverage, position),
+                    chars[position],
+                    chars[position] - _best_other(chars, position),
+                    1.0 / char_rank[i] if i in char_rank else 0.0,
+                ])
+            unknown = self._unknown_share(tokens)
+            question = [scope_logit, english, log_words, unknown, top_cosine]
+        elif mode == "dense":
+            for position, _ in enumerate(pool):
+                rows.append([
+                    1.0 / (position + 1), cosine[position], cosine[position] - _best_other(cosine, position),
+                    cosine[position] - top_cosine,
+                ])
+            question = [scope_logit, english, log_words, top_cosine]
+        else:
+            assert bm25_scores is not None
+            bm25_top = bm25_ranked[0][1] if bm25_ranked else 0.0
+            for position, i in enumerate(pool):
+                rows.append([
+                    1.0 / (position + 1),
+                    float(bm25_scores[i]) / bm25_top if bm25_top > 0 else 0.0,
+                    math.log1p(float(bm25_scores[i])),
+                    coverage[position],
+                    coverage[position] - _best_other(coverage, position),
+                ])
+            question = [scope_logit, english, log_words, self._unknown_share(tokens)]
+        if mode == "bm25":
+            cosine = [0.0] * len(pool)
+        features = np.asarray(rows, dtype=np.float64).reshape(len(pool), len(CANDIDATE_FEATURES[mode]))
+        return Candidates(pool, features, np.asarray(question, dtype=np.float64), cosine, coverage, scope)
+
+    def _unknown_share(self, tokens: list[str]) -> float:
+        total, unknown = self.lexical.idf_mass(tokens)
+        return unknown / total if total else 0.0
+
+    def _fuse_scores(
+        self,
+        dense: list[tuple[int, float]],
+        bm25: list[tuple[int, float]],
+        fuzzy: list[tuple[int, float]] | None = None,
+    ) -> dict[int, float]:
+        s = self.settings
+        fused: dict[int, float] = {}
+        for weight, ranked in ((s.dense_weight, dense), (s.lexical_weight, bm25), (s.charngram_weight, fuzzy or [])):
+            if weight <= 0:
+                continue  # a switched-off ranking adds no candidates either
+            for rank, (i, _) in enumerate(ranked, start=1):
+                fused[i] = fused.get(i, 0.0) + weight / (s.rrf_k + rank)
+        return fused
 
     def _fuse(
         self,
@@ -188,28 +320,34 @@ class SearchIndex:
         bm25: list[tuple[int, float]],
         fuzzy: list[tuple[int, float]] | None = None,
     ) -> list[int]:
-        s = self.settings
-        fused: dict[int, float] = {}
-        for weight, ranked in ((s.dense_weight, dense), (s.lexical_weight, bm25), (s.charngram_weight, fuzzy or [])):
-            for rank, (i, _) in enumerate(ranked, start=1):
-                fused[i] = fused.get(i, 0.0) + weight / (s.rrf_k + rank)
+        """Entry numbers in weighted reciprocal-rank-fusion order."""
+        fused = self._fuse_scores(dense, bm25, fuzzy)
         return sorted(fused, key=lambda i: (-fused[i], i))
 
-    def _dense_share(self, query: str) -> float:
-        s = self.settings
-        if s.confidence_dense_share_english == s.confidence_dense_share:
-            return s.confidence_dense_share
-        english = english_share(query)
-        return s.confidence_dense_share + english * (s.confidence_dense_share_english - s.confidence_dense_share)
 
-    @staticmethod
-    def _confidence(mode: Mode, cosine: float, coverage: float, share: float) -> float:
-        if mode == "dense":
-            return max(0.0, cosine)
-        if mode == "bm25":
-            return coverage
-        return share * max(0.0, cosine) + (1 - share) * coverage
+def _top(scores: np.ndarray, depth: int) -> list[tuple[int, float]]:
+    """The `depth` best positive scores as (index, score), best first, ties by index."""
+    if depth <= 0 or len(scores) == 0:
+        return []
+    top = np.argpartition(-scores, depth - 1)[:depth] if depth < len(scores) else np.arange(len(scores))
+    top = top[np.lexsort((top, -scores[top]))]
+    return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
 
 
-def _tail(result: SearchResult) -> tuple[str, Mode, bool, str, tuple[Hit, ...], float]:
-    return (result.normalized, result.mode, result.answered, result.reason, result.hits, result.scope)
+def _best_other(values: list[float], position: int) -> float:
+    """The largest value except the one at `position` (0 when there is no other)."""
+    if len(values) < 2:
+        return 0.0
+    top = max(range(len(values)), key=values.__getitem__)
+    if position != top:
+        return values[top]
+    return max(v for j, v in enumerate(values) if j != top)
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+
+def _tail(result: SearchResult) -> tuple[object, ...]:
+    return (result.normalized, result.mode, result.answered, result.reason, result.hits, result.scope,
+            result.decision, result.options, result.probability)

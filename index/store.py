@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -12,7 +13,9 @@ from typing import Literal
 
 import numpy as np
 
+from index import decision as decision_file
 from index.charngrams import CharNgramIndex
+from index.decision import DecisionModel, Targets
 from index.dense import DenseIndex
 from index.embedder import Embedder
 from index.entries import (
@@ -23,25 +26,18 @@ from index.entries import (
     knowledge_files,
     load_knowledge,
 )
+from index.errors import IndexUnavailable
 from index.lexical import LexicalIndex
 from index.normalize import Normalizer, normalizer_data_hash
-from index.scope import OUT_OF_SCOPE_FILE, ScopeModel, in_scope_texts, read_out_of_scope
+from index.scope import OUT_OF_SCOPE_FILE, ScopeModel, read_out_of_scope
 from index.search import SearchIndex, SearchSettings
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 6
 MANIFEST_FILE = "manifest.json"
 BUILD_BATCH = 128
 ENTRIES_FILE = "entries.json"
-Granularity = Literal["passages", "entry"]
-
-
-class IndexUnavailable(RuntimeError):
-    """The built index is missing, stale or unreadable; `fix` names the command that repairs it."""
-
-    def __init__(self, problem: str, fix: str = "umkm-bot build-index") -> None:
-        self.problem = problem
-        self.fix = fix
-        super().__init__(f"{problem} — run: {fix}")
+# Settings that shape the candidates the decision was trained on: changing one makes the index stale.
+TRAINED_SETTINGS = ("rrf_k", "dense_weight", "lexical_weight", "charngram_weight", "candidates", "typo_max_edits")
 
 
 @dataclass(frozen=True)
@@ -52,20 +48,24 @@ class IndexStatus:
     reason: str
 
 
-def dense_passages(entry: Entry, granularity: Granularity) -> list[str]:
-    """Texts embedded for an entry: each way of asking, or one joined text."""
-    if granularity == "entry":
-        return [" ".join([entry.title, *entry.questions, entry.summary])]
+def dense_passages(entry: Entry) -> list[str]:
+    """Texts embedded for an entry, each way of asking on its own; the best one speaks for the entry.
+    Positions 2 .. 2 + len(questions) + len(questions_en) - 1 are the entry's questions."""
     return [entry.title, entry.title_en, *entry.questions, *entry.questions_en, entry.summary]
 
 
-def lexical_text(entry: Entry) -> str:
-    """Text BM25 sees for an entry; the title counts twice because it names the subject, and
-    the English title and questions let English questions match words, too."""
-    return " ".join(
-        [entry.title, entry.title, entry.title_en, *entry.tags, *entry.questions, *entry.questions_en,
-         entry.summary, *entry.steps]
-    )
+def question_positions(entry: Entry) -> range:
+    """Positions of the entry's own questions among its `dense_passages`."""
+    return range(2, 2 + len(entry.questions) + len(entry.questions_en))
+
+
+def lexical_text(entry: Entry, skip: frozenset[int] = frozenset()) -> str:
+    """Text BM25 sees for an entry (without the `dense_passages` positions in `skip`); the title
+    counts twice because it names the subject, and the English title and questions let English
+    questions match words, too."""
+    asked = [t for position, t in enumerate(dense_passages(entry)) if position in question_positions(entry)
+             and position not in skip]
+    return " ".join([entry.title, entry.title, entry.title_en, *entry.tags, *asked, entry.summary, *entry.steps])
 
 
 def knowledge_fingerprint(knowledge_dir: Path) -> str:
@@ -77,35 +77,59 @@ def knowledge_fingerprint(knowledge_dir: Path) -> str:
     return f"{content_hash(files, knowledge_dir)}:{normalizer_data_hash()}"
 
 
+def training_fingerprint(settings: SearchSettings, eval_file: Path | None, targets: Targets) -> str:
+    """Hash of what the decision was trained with besides the knowledge: the retrieval settings,
+    the decision targets and the evaluation file (whose dev half it trains on)."""
+    data = {
+        "settings": {name: getattr(settings, name) for name in TRAINED_SETTINGS},
+        "targets": targets.__dict__,
+        "eval": _file_hash(eval_file),
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
 def build_index(
     knowledge_dir: Path,
     out_dir: Path,
     embedder: Embedder,
     *,
-    granularity: Granularity = "passages",
     entries: list[Entry] | None = None,
     progress: Callable[[Iterable[list[str]], int], Iterable[list[str]]] | None = None,
+    settings: SearchSettings | None = None,
+    eval_file: Path | None = None,
+    targets: Targets | None = None,
 ) -> Path:
-    """Embed and index the knowledge base into `out_dir` (replaced atomically). Reproducible."""
+    """Embed and index the knowledge base into `out_dir` (replaced atomically), and train the
+    answer decision (index/training.py) with the dev half of `eval_file` when given. Reproducible."""
+    from index.training import train_decisions
+
     entries = entries if entries is not None else load_knowledge(knowledge_dir)
+    settings = settings or SearchSettings()
+    targets = targets or Targets()
     normalizer = Normalizer.default()
     texts: list[str] = []
     owners_list: list[int] = []
     for number, entry in enumerate(entries):
-        for passage in dense_passages(entry, granularity):
+        for passage in dense_passages(entry):
             texts.append(normalizer.dense_text(passage))
             owners_list.append(number)
-    charngrams = _charngram_index(entries, normalizer)
     # Fixed-size chunks in a fixed order keep the build reproducible and the progress bar honest.
     chunks = [texts[i : i + BUILD_BATCH] for i in range(0, len(texts), BUILD_BATCH)]
     batches: Iterable[list[str]] = chunks
     if progress is not None:
         batches = progress(chunks, len(chunks))
-    vectors = np.vstack([embedder.encode(chunk) for chunk in batches])
-    dense = DenseIndex.build(vectors, np.asarray(owners_list, dtype=np.int64), len(entries))
+    dimension = embedder.dimension
+    vectors = np.vstack([embedder.encode(chunk) for chunk in batches]) if chunks else np.zeros((0, dimension))
+    owners = np.asarray(owners_list, dtype=np.int64)
+    dense = DenseIndex.build(vectors, owners, len(entries))
     corpus_tokens = [normalizer.tokens(lexical_text(e)) for e in entries]
     lexical = LexicalIndex.build(corpus_tokens)
-    scope = _scope_model(entries, read_out_of_scope(knowledge_dir), normalizer)
+    charngrams = CharNgramIndex.build([normalizer.content_text(p) for e in entries for p in dense_passages(e)],
+                                      owners_list, len(entries))
+    out_of_scope = read_out_of_scope(knowledge_dir)
+    scope = _scope_model(entries, out_of_scope, normalizer)
+    decisions = train_decisions(entries, vectors, owners, out_of_scope, embedder, normalizer, settings,
+                                eval_file, targets)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".index-", dir=out_dir.parent))
@@ -115,6 +139,7 @@ def build_index(
         charngrams.save(staging)
         if scope is not None:
             scope.save(staging)
+        decision_file.save(decisions, staging)
         _write_json(
             staging / ENTRIES_FILE,
             [{"entry": entry_to_dict(e), "tokens": t} for e, t in zip(entries, corpus_tokens, strict=True)],
@@ -125,10 +150,11 @@ def build_index(
                 "format": FORMAT_VERSION,
                 "model": embedder.model_id,
                 "dimension": embedder.dimension,
-                "granularity": granularity,
                 "knowledge": knowledge_fingerprint(knowledge_dir),
+                "training": training_fingerprint(settings, eval_file, targets),
                 "entries": len(entries),
                 "vectors": dense.n_vectors,
+                "dense_index": dense.kind,
             },
         )
         if out_dir.exists():
@@ -140,20 +166,16 @@ def build_index(
     return out_dir
 
 
-def _charngram_index(entries: list[Entry], normalizer: Normalizer) -> CharNgramIndex:
-    texts, owners = [], []
-    for number, entry in enumerate(entries):
-        for passage in dense_passages(entry, "passages"):
-            texts.append(normalizer.content_text(passage))
-            owners.append(number)
-    return CharNgramIndex.build(texts, owners, len(entries))
-
-
 def _scope_model(entries: list[Entry], out_of_scope: list[str], normalizer: Normalizer) -> ScopeModel | None:
     # Without written out-of-scope examples there is nothing to learn from: no scope check.
     if not out_of_scope:
         return None
+    from index.scope import in_scope_texts
+    from index.training import SCOPE_TAGS
+
     in_scope = [normalizer.normalized(text) for entry in entries for text in in_scope_texts(entry)]
+    if SCOPE_TAGS:
+        in_scope += [normalizer.normalized(tag) for entry in entries for tag in entry.tags]
     return ScopeModel.train(in_scope, [normalizer.normalized(text) for text in out_of_scope])
 
 
@@ -171,8 +193,9 @@ def read_manifest(index_dir: Path) -> dict[str, object]:
     return manifest
 
 
-def index_status(index_dir: Path, knowledge_dir: Path, model_id: str) -> IndexStatus:
-    """Compare the index on disk with the knowledge folder and configured model."""
+def index_status(index_dir: Path, knowledge_dir: Path, model_id: str, training: str | None = None) -> IndexStatus:
+    """Compare the index on disk with the knowledge folder, the configured model and (when given)
+    the `training_fingerprint` of the configured search settings and evaluation file."""
     try:
         manifest = read_manifest(index_dir)
     except IndexUnavailable as exc:
@@ -184,7 +207,55 @@ def index_status(index_dir: Path, knowledge_dir: Path, model_id: str) -> IndexSt
         return IndexStatus("stale", f"index was built with model {manifest.get('model')}, config says {model_id}")
     if manifest.get("knowledge") != knowledge_fingerprint(knowledge_dir):
         return IndexStatus("stale", "the knowledge base changed since the index was built")
+    if training is not None and manifest.get("training") != training:
+        return IndexStatus("stale", "search settings or the dev questions changed since the index was built")
     return IndexStatus("ok", "index is up to date")
+
+
+@dataclass(frozen=True)
+class IndexFiles:
+    """A built index read from disk, not yet joined to an encoder."""
+
+    folder: Path
+    manifest: dict[str, object]
+    entries: list[Entry]
+    dense: DenseIndex
+    lexical: LexicalIndex
+    charngrams: CharNgramIndex
+    scope: ScopeModel | None
+    decisions: dict[str, DecisionModel]
+
+
+def read_index(index_dir: Path) -> IndexFiles:
+    """Read every part of a built index; raises IndexUnavailable naming the fix on any problem.
+    Needs no encoder, so it can run while the encoder is still loading."""
+    manifest = read_manifest(index_dir)
+    try:
+        rows = json.loads((index_dir / ENTRIES_FILE).read_text(encoding="utf-8"))
+        entries = [entry_from_dict(r["entry"]) for r in rows]
+        tokens = [list(r["tokens"]) for r in rows]
+        dense = DenseIndex.load(index_dir, len(entries))
+        lexical = LexicalIndex.load(index_dir, tokens)
+        charngrams = CharNgramIndex.load(index_dir, len(entries))
+        scope = ScopeModel.load(index_dir)
+        decisions = decision_file.load(index_dir)
+    except Exception as exc:  # noqa: BLE001 - any unreadable part means: rebuild
+        raise IndexUnavailable(f"search index in {index_dir} is corrupt ({type(exc).__name__}: {exc})") from exc
+    if dense.n_vectors != manifest.get("vectors") or len(entries) != manifest.get("entries"):
+        raise IndexUnavailable(f"search index in {index_dir} is incomplete")
+    return IndexFiles(index_dir, manifest, entries, dense, lexical, charngrams, scope, decisions)
+
+
+def with_embedder(files: IndexFiles, embedder: Embedder, settings: SearchSettings | None = None) -> SearchIndex:
+    """The searchable index: `files` joined to the encoder they were built with."""
+    if files.manifest.get("model") != embedder.model_id:
+        raise IndexUnavailable(
+            f"index was built with model {files.manifest.get('model')}, but {embedder.model_id} is loaded"
+        )
+    if int(files.manifest.get("dimension", -1)) != embedder.dimension:  # type: ignore[call-overload]
+        raise IndexUnavailable("index vectors and the model differ in dimension")
+    return SearchIndex(files.entries, files.dense, files.lexical, embedder, Normalizer.default(), settings,
+                       files.scope, files.charngrams, files.decisions)
 
 
 def load_index(
@@ -196,21 +267,14 @@ def load_index(
         raise IndexUnavailable(
             f"index was built with model {manifest.get('model')}, but {embedder.model_id} is loaded"
         )
-    try:
-        rows = json.loads((index_dir / ENTRIES_FILE).read_text(encoding="utf-8"))
-        entries = [entry_from_dict(r["entry"]) for r in rows]
-        tokens = [list(r["tokens"]) for r in rows]
-        dense = DenseIndex.load(index_dir, len(entries))
-        lexical = LexicalIndex.load(index_dir, tokens)
-        charngrams = CharNgramIndex.load(index_dir, len(entries))
-        scope = ScopeModel.load(index_dir)
-    except Exception as exc:  # noqa: BLE001 - any unreadable part means: rebuild
-        raise IndexUnavailable(f"search index in {index_dir} is corrupt ({type(exc).__name__}: {exc})") from exc
-    if dense.n_vectors != manifest.get("vectors") or len(entries) != manifest.get("entries"):
-        raise IndexUnavailable(f"search index in {index_dir} is incomplete")
-    if int(manifest.get("dimension", -1)) != embedder.dimension:  # type: ignore[call-overload]
-        raise IndexUnavailable("index vectors and the model differ in dimension")
-    return SearchIndex(entries, dense, lexical, embedder, Normalizer.default(), settings, scope, charngrams)
+    return with_embedder(read_index(index_dir), embedder, settings)
+
+
+def _file_hash(path: Path | None) -> str:
+    # The raw bytes: parsing the evaluation YAML would cost every cold start ~0.1 s.
+    if path is None or not path.is_file():
+        return ""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _write_json(path: Path, data: object) -> None:

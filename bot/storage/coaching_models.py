@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.choices import COHORT_KINDS, INSTITUTION_KINDS, TIMEZONES
 from bot.storage.models import Base, in_values, user_fk
 from bot.storage.types import utcnow
 
@@ -27,11 +28,6 @@ __all__ = [
     "Membership",
 ]
 
-INSTITUTION_KINDS = ("government", "ngo", "company", "cooperative")
-# sentra/klaster, KUB/kelompok perempuan, koperasi, kemitraan, angkatan pelatihan, lainnya
-COHORT_KINDS = ("sentra", "kub", "koperasi", "kemitraan", "pelatihan", "lainnya")
-# WIB, WITA, WIT: Indonesia has no daylight saving time.
-TIMEZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
 THREAD_STATES = ("open", "answered", "closed")
 AUTHORS = ("member", "coach")
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.coaching_models import TIMEZONES
+from bot.choices import AUDIENCES, TIMEZONES
 from bot.storage.models import Base, in_values, user_fk
 from bot.storage.types import utcnow
 
@@ -27,9 +27,6 @@ __all__ = [
     "Rsvp",
 ]
 
-# Who gets a reminder, invitation or broadcast: the whole cohort, members missing a milestone,
-# members who logged no figures this month, or one person.
-AUDIENCES = ("cohort", "missing_milestone", "no_figures", "person")
 REMINDER_STATES = ("active", "paused", "cancelled", "done")
 OCCURRENCE_STATES = ("queued", "missed")
 EVENT_STATES = ("open", "cancelled")

@@ -100,8 +100,7 @@ def test_greeting_gets_a_greeting_and_is_not_logged_as_a_question(chat: Chat) ->
         assert session.scalars(select(QuestionLog)).all() == []
 
 
-def test_close_hits_ask_did_you_mean(chat: Chat) -> None:
-    chat.conversation.settings.search.close_margin = 1.0  # every answerable hit counts as close
+def test_an_ambiguous_question_asks_which_one_best_first(chat: Chat) -> None:
     reply = chat.say("daftar nib qris hpp gmn caranya")[0]
     assert "Maksud Anda yang mana" in reply.text
     assert 2 <= len(reply.buttons) <= 3

@@ -49,3 +49,18 @@ def test_mixed_scripts_keep_latin_words() -> None:
 
 def test_control_characters_become_spaces() -> None:
     assert clean_text("izin\x00usaha\x1bok") == "izin usaha ok"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ni\u200bb oss", "nib oss"),  # zero-width space inside a word
+        ("da\u00adftar", "daftar"),  # soft hyphen
+        ("k\u2060u\u200dr", "kur"),  # word joiner, zero-width joiner
+        ("\ufeffhalo", "halo"),  # byte-order mark
+        ("\u200ehpp\u200f \u202eqris\u202c \u2066kopi\u2069", "hpp qris kopi"),  # bidi marks and isolates
+    ],
+)
+def test_invisible_format_characters_are_removed_inside_words(text: str, expected: str) -> None:
+    assert clean_text(text) == expected
+    assert Normalizer.default().tokens(text) == Normalizer.default().tokens(expected)

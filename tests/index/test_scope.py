@@ -1,16 +1,15 @@
-"""The out-of-scope check, small talk and the English-aware confidence, on real data."""
+"""The out-of-scope check, small talk and the language signal, on real data."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
 
 from index import SearchIndex
-from index.language import english_share
 from index.normalize import Normalizer
 from index.scope import ScopeModel, read_out_of_scope
+from index.search import english_share
 from index.store import load_index
 from tests.fixture_knowledge import FIXTURE_ENTRIES, FIXTURE_OUT_OF_SCOPE
 
@@ -44,15 +43,23 @@ def test_built_index_carries_the_scope_model(search_index: SearchIndex) -> None:
     assert refused.reason == "out_of_scope"
 
 
-def test_answer_rule_multiplies_match_confidence_by_scope(search_index: SearchIndex) -> None:
-    for question in ("potongan qris brp persen", "jadwal kereta ke jogja besok", "kopi bubuk dibungkus apa"):
-        result = search_index.search(question)
-        expected = result.hits[0].score * result.scope >= search_index.settings.threshold_hybrid
-        assert result.answered is expected
-    # the same match is refused once the message is judged out of scope
-    hit = search_index.search("potongan qris brp persen").hits[0]
-    assert search_index.settings.answers(hit.score, 1.0, "hybrid")
-    assert not search_index.settings.answers(hit.score, 0.05, "hybrid")
+def test_a_low_scope_probability_lowers_the_answer_probability(search_index: SearchIndex) -> None:
+    # The decision learned from data that an out-of-scope-looking message is less likely answered
+    # by the same match: only the scope feature moves here, the candidates stay.
+    model = search_index.decisions["hybrid"]
+    question = "potongan qris brp persen"
+    normalizer = search_index.normalizer
+    pool = search_index.candidates(question, normalizer.normalized(question), normalizer.tokens(question),
+                                   search_index.encode_query(question), "hybrid")
+    position = model.question_features.index("scope_logit")
+    tops = []
+    for logit in (4.0, 0.0, -4.0):
+        features = pool.question.copy()
+        features[position] = logit
+        probabilities, none = model.probabilities(pool.features, features)
+        tops.append(float(probabilities.max()))
+        assert probabilities.sum() + none == pytest.approx(1.0)
+    assert tops[0] > tops[1] > tops[2]
 
 
 def test_index_without_examples_has_no_scope_model(tmp_path: Path, built_index, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -93,20 +100,7 @@ def test_small_talk_is_not_searched(search_index: SearchIndex) -> None:
 
 
 def test_english_share_tells_english_from_indonesian_and_javanese() -> None:
-    assert english_share("how do i register my business for free") > 0.8
-    assert english_share("gmn cara daftar usaha gratis") < 0.3
-    assert english_share("piye carane ndaftar usaha, mbayar ora") < 0.3
+    assert english_share("how do i register my business for free") > 0.5
+    assert english_share("gmn cara daftar usaha gratis") < 0.1
+    assert english_share("piye carane ndaftar usaha, mbayar ora") < 0.1
     assert english_share("   ") == 0.0
-
-
-def test_confidence_leans_on_the_encoder_for_english_questions(search_index: SearchIndex) -> None:
-    # share 0 for Indonesian, 1 for English: confidence becomes coverage or cosine respectively.
-    settings = dataclasses.replace(
-        search_index.settings, confidence_dense_share=0.0, confidence_dense_share_english=1.0, cache_size=0
-    )
-    index = SearchIndex(search_index.entries, search_index.dense, search_index.lexical, search_index.embedder,
-                        search_index.normalizer, settings, search_index.scope)
-    english = index.search("how do i get the qris payment code").hits[0]
-    assert english.score == pytest.approx(english.dense, abs=0.1)
-    indonesian = index.search("potongan qris brp persen").hits[0]
-    assert indonesian.score == pytest.approx(indonesian.coverage, abs=0.05)

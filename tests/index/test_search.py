@@ -28,19 +28,20 @@ def test_dense_index_equals_brute_force_on_random_vectors() -> None:
     got = dense.search(query, 10)
     assert [e for e, _ in got] == [e for e, _ in expected]
     assert np.allclose([s for _, s in got], [s for _, s in expected], atol=1e-5)
-    assert dense.entry_score(query, 3) == pytest.approx(brute[3], abs=1e-5)
 
 
 def test_dense_mode_equals_brute_force_cosine_with_real_model(search_index: SearchIndex) -> None:
     query = "bagaimana cara daftar izin usaha"
-    result = search_index.search(query, k=6, mode="dense")
-    q = search_index.embedder.encode([search_index.normalizer.dense_text(query)])[0]
+    q = search_index.encode_query(query)
     brute = {}
     for entry in search_index.entries:
-        passages = [search_index.normalizer.dense_text(t) for t in dense_passages(entry, "passages")]
+        passages = [search_index.normalizer.dense_text(t) for t in dense_passages(entry)]
         brute[entry.id] = float(np.max(search_index.embedder.encode(passages) @ q))
     expected = sorted(brute, key=lambda i: -brute[i])
-    assert [h.entry.id for h in result.hits] == expected[:6]
+    normalizer = search_index.normalizer
+    pool = search_index.candidates(query, normalizer.normalized(query), normalizer.tokens(query), q, "dense")
+    assert [search_index.entries[i].id for i in pool.entries] == expected  # the candidates, in cosine order
+    result = search_index.search(query, k=6, mode="dense")
     for hit in result.hits:
         assert hit.dense == pytest.approx(brute[hit.entry.id], abs=1e-4)
 
@@ -92,11 +93,8 @@ def test_fusion_prefers_entries_both_methods_agree_on(search_index: SearchIndex)
 def test_domain_questions_find_their_entry(search_index: SearchIndex, question: str, expected: str, mode) -> None:  # type: ignore[no-untyped-def]
     result = search_index.search(question, k=3, mode=mode)
     ids = [h.entry.id for h in result.hits]
-    if mode == "dense":
-        assert expected in ids  # the English model is weaker on Indonesian; top-3 is the floor
-    else:
-        assert ids[0] == expected
-        assert result.answered
+    assert ids[0] == expected
+    assert result.answered and result.decision == "answer" and result.probability == result.hits[0].score
 
 
 @pytest.mark.parametrize(
@@ -105,7 +103,7 @@ def test_domain_questions_find_their_entry(search_index: SearchIndex, question: 
 )
 def test_off_topic_questions_are_not_answered(search_index: SearchIndex, question: str) -> None:
     result = search_index.search(question)
-    assert not result.answered
+    assert not result.answered and result.decision == "none" and result.options == ()
     assert result.reason in ("low_confidence", "out_of_scope", "small_talk", "empty")
 
 
@@ -140,7 +138,7 @@ def test_typo_correction_maps_unknown_words_to_the_closest_known_one(search_inde
     corrected = SearchIndex(
         search_index.entries, search_index.dense, search_index.lexical, search_index.embedder,
         search_index.normalizer, SearchSettings(typo_max_edits=1, cache_size=0),
-        search_index.scope, search_index.charngrams,
+        search_index.scope, search_index.charngrams, search_index.decisions,
     )
     plain = corrected.search("koprasi untungnya apa", mode="bm25")
     assert plain.hits and plain.hits[0].entry.id == "koperasi-manfaat"

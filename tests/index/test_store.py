@@ -55,3 +55,20 @@ def test_corrupt_index_names_the_fix(built_index, embedder, tmp_path: Path) -> N
         load_index(copy_index, embedder)
     with pytest.raises(IndexUnavailable, match="no search index"):
         load_index(tmp_path / "empty", embedder)
+
+
+def test_changed_search_settings_or_eval_file_make_the_decision_stale(built_index, embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from index import SearchSettings, Targets
+    from index.store import training_fingerprint
+
+    knowledge, folder = built_index
+    same = training_fingerprint(SearchSettings(), None, Targets())
+    assert index_status(folder, knowledge, embedder.model_id, same).state == "ok"
+    other_fusion = training_fingerprint(SearchSettings(dense_weight=0.9), None, Targets())
+    assert index_status(folder, knowledge, embedder.model_id, other_fusion).state == "stale"
+    eval_file = tmp_path / "questions.yaml"
+    eval_file.write_text("domain: []\noff_topic: []\n")
+    with_eval = training_fingerprint(SearchSettings(), eval_file, Targets())
+    assert index_status(folder, knowledge, embedder.model_id, with_eval).state == "stale"
+    stricter = training_fingerprint(SearchSettings(), None, Targets(max_wrong_answer=0.01))
+    assert index_status(folder, knowledge, embedder.model_id, stricter).state == "stale"

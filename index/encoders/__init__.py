@@ -1,0 +1,1 @@
+"""One module per sentence encoder behind the `index.embedder.Embedder` protocol."""

@@ -1,0 +1,285 @@
+"""Train the answer decision at build time on questions the index has not seen.
+
+Three sources of questions, each searched so that it is new to what answers it:
+- the entries' own questions (`questions`, `questions_en`), cross-fitted: the questions are dealt
+  into FOLDS folds; each fold is searched against an index rebuilt without that fold's questions
+  (its passage vectors, character n-gram passages, BM25 words and scope-check examples removed);
+- the out-of-scope examples (knowledge/out_of_scope.txt), dealt into the same folds, each fold
+  scored by a scope check trained without it;
+- the dev half of the evaluation set, when there is one, searched against the full index (it is
+  never part of any index). The test half is never read here.
+Then one decision model per search mode is fitted, and its thresholds chosen on out-of-fold
+predictions for the dev questions (index/decision.py).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.charngrams import CharNgramIndex
+from index.decision import (
+    DecisionModel,
+    Example,
+    Prediction,
+    Targets,
+    Thresholds,
+    choose_thresholds,
+    fit,
+)
+from index.dense import DenseIndex
+from index.embedder import Embedder
+from index.entries import Entry
+from index.lexical import LexicalIndex
+from index.normalize import Normalizer
+from index.scope import ScopeModel
+from index.search import CANDIDATE_FEATURES, MODES, QUESTION_FEATURES, Mode, SearchIndex, SearchSettings
+
+FOLDS = 10
+DEV_FOLDS = 5
+# Dev questions are written apart from the entries, like real users' questions: they count more
+# than an entry's own (held-out) question.
+DEV_WEIGHT = 2.0
+SCOPE_TAGS = True
+
+
+@dataclass(frozen=True)
+class TrainingQuestion:
+    """A question to learn from: the entries that answer it (none: out of scope), where it
+    comes from, and the fold it is held out in (-1: searched against the full index)."""
+
+    text: str
+    answers: tuple[str, ...]
+    source: str  # "entry", "out_of_scope", "dev"
+    fold: int
+    passage: int = -1  # the question's own passage number in the full index (entry questions)
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What the full index is made of, so that a fold's index can be rebuilt without some of it."""
+
+    entries: list[Entry]
+    passage_texts: list[str]  # dense texts, in passage order
+    passage_owners: np.ndarray
+    passage_vectors: np.ndarray
+    charngram_texts: list[str]
+    charngram_owners: list[int]
+    lexical_tokens: Callable[[set[int]], list[list[str]]]  # held-out passage numbers -> tokens per entry
+    in_scope: list[tuple[int, str]]  # (passage number or -1, normalised text)
+    out_of_scope: list[tuple[int, str]]  # (fold, normalised text)
+
+
+def entry_fold(entry: Entry, position: int) -> int:
+    """The fold an entry's question is held out in: its questions spread over every fold."""
+    return (zlib.crc32(entry.id.encode()) + position) % FOLDS
+
+
+def out_of_scope_fold(position: int) -> int:
+    """The fold an out-of-scope example is held out in."""
+    return position % FOLDS
+
+
+def collect(
+    parts: Parts,
+    questions: list[TrainingQuestion],
+    embedder: Embedder,
+    normalizer: Normalizer,
+    settings: SearchSettings,
+    held_out: Callable[[int], set[int]],
+    modes: tuple[Mode, ...] = MODES,
+    fold_indexes: dict[int, SearchIndex] | None = None,
+) -> dict[Mode, list[tuple[TrainingQuestion, Example, tuple[str, ...]]]]:
+    """Search every question in each mode with the index it is held out of; returns, per mode,
+    the question, its training example and the candidates' entry ids in the mode's order.
+    `fold_indexes`, when given, keeps the fold indexes for the next call (they do not depend on
+    the settings, which are set on them for each call)."""
+    vectors = embedder.encode_queries([normalizer.dense_text(q.text) for q in questions]) if questions else None
+    out: dict[Mode, list[tuple[TrainingQuestion, Example, tuple[str, ...]]]] = {m: [] for m in modes}
+    for fold in sorted({q.fold for q in questions}):
+        cache = fold_indexes if fold_indexes is not None else {}
+        if fold not in cache:
+            cache[fold] = _fold_index(parts, held_out(fold) if fold >= 0 else set(), fold, embedder, normalizer,
+                                      settings)
+        index = cache[fold]
+        index.settings = settings
+        for number, question in enumerate(questions):
+            if question.fold != fold:
+                continue
+            tokens = normalizer.tokens(question.text)
+            if not tokens or normalizer.is_small_talk(question.text):
+                continue  # never searched, so nothing to decide
+            normalized = normalizer.normalized(question.text)
+            assert vectors is not None
+            for mode in modes:
+                candidates = index.candidates(question.text, normalized, tokens, vectors[number], mode)
+                ids = tuple(parts.entries[i].id for i in candidates.entries)
+                positives = tuple(p for p, entry_id in enumerate(ids) if entry_id in question.answers)
+                weight = DEV_WEIGHT if question.source == "dev" else 1.0
+                out[mode].append((question, Example(candidates.features, candidates.question, positives, weight), ids))
+    return out
+
+
+def _fold_index(
+    parts: Parts, held: set[int], fold: int, embedder: Embedder, normalizer: Normalizer, settings: SearchSettings
+) -> SearchIndex:
+    keep = np.array([p not in held for p in range(len(parts.passage_texts))], dtype=bool)
+    dense = DenseIndex.build(parts.passage_vectors[keep], parts.passage_owners[keep], len(parts.entries))
+    char_keep = [i for i in range(len(parts.charngram_texts)) if i not in held]
+    charngrams = CharNgramIndex.build(
+        [parts.charngram_texts[i] for i in char_keep], [parts.charngram_owners[i] for i in char_keep],
+        len(parts.entries),
+    )
+    lexical = LexicalIndex.build(parts.lexical_tokens(held))
+    scope = None
+    if parts.out_of_scope:
+        scope = ScopeModel.train(
+            [t for p, t in parts.in_scope if p not in held], [t for f, t in parts.out_of_scope if f != fold]
+        )
+    return SearchIndex(parts.entries, dense, lexical, embedder, normalizer, settings, scope, charngrams)
+
+
+def train(
+    collected: dict[Mode, list[tuple[TrainingQuestion, Example, tuple[str, ...]]]], targets: Targets
+) -> dict[str, DecisionModel]:
+    """One decision model per mode, with thresholds chosen on out-of-fold dev predictions (or,
+    without dev questions, on out-of-fold predictions for everything)."""
+    models: dict[str, DecisionModel] = {}
+    for mode, rows in collected.items():
+        features, question_features = CANDIDATE_FEATURES[mode], QUESTION_FEATURES[mode]
+        examples = [e for _, e, _ in rows]
+        model = fit(examples, features, question_features)
+        models[mode] = model.with_thresholds(
+            choose_thresholds(out_of_fold(rows, features, question_features), targets) if rows else Thresholds()
+        )
+    return models
+
+
+def out_of_fold(
+    rows: list[tuple[TrainingQuestion, Example, tuple[str, ...]]],
+    features: tuple[str, ...],
+    question_features: tuple[str, ...],
+    folds: int = DEV_FOLDS,
+) -> list[Prediction]:
+    """Predictions for the tuning questions (dev, else all) from models that did not train on them."""
+    tuning = [n for n, (q, _, _) in enumerate(rows) if q.source == "dev"] or list(range(len(rows)))
+    predictions: list[Prediction] = []
+    for fold in range(folds):
+        held = {n for position, n in enumerate(tuning) if position % folds == fold}
+        model = fit([e for n, (_, e, _) in enumerate(rows) if n not in held], features, question_features)
+        for n in sorted(held):
+            predictions.append(predict(model, rows[n][0], rows[n][1]))
+    return predictions
+
+
+def predict(model: DecisionModel, question: TrainingQuestion, example: Example) -> Prediction:
+    """The model's probabilities for one example, best first, with which of them are right."""
+    probabilities, _ = model.probabilities(example.candidates, example.question)
+    order = np.argsort(-probabilities, kind="stable")
+    return Prediction(
+        tuple(float(probabilities[i]) for i in order),
+        tuple(int(i) in example.positives for i in order),
+        bool(question.answers),
+    )
+
+
+def train_decisions(
+    entries: list[Entry],
+    vectors: np.ndarray,
+    owners: np.ndarray,
+    out_of_scope: list[str],
+    embedder: Embedder,
+    normalizer: Normalizer,
+    settings: SearchSettings,
+    eval_file: Path | None,
+    targets: Targets,
+) -> dict[str, DecisionModel]:
+    """Collect held-out training questions for the knowledge base and fit the decision models."""
+    parts, questions = training_set(entries, vectors, owners, out_of_scope, normalizer, eval_file)
+    held = held_out_passages(questions)
+    collected = collect(parts, questions, embedder, normalizer, settings, lambda fold: held.get(fold, set()))
+    return train(collected, targets)
+
+
+def training_set(
+    entries: list[Entry],
+    vectors: np.ndarray,
+    owners: np.ndarray,
+    out_of_scope: list[str],
+    normalizer: Normalizer,
+    eval_file: Path | None,
+) -> tuple[Parts, list[TrainingQuestion]]:
+    """The index's parts and every training question with its fold."""
+    from index.evaluate import load_eval_set
+    from index.store import dense_passages, lexical_text, question_positions
+
+    passage_texts: list[str] = []
+    charngram_texts: list[str] = []
+    in_scope: list[tuple[int, str]] = []
+    questions: list[TrainingQuestion] = []
+    starts: list[int] = []
+    # A question asked word for word by several entries is answered by each of them.
+    askers: dict[str, set[str]] = {}
+    for entry in entries:
+        for position in question_positions(entry):
+            askers.setdefault(normalizer.normalized(dense_passages(entry)[position]), set()).add(entry.id)
+    for entry in entries:
+        start = len(passage_texts)
+        starts.append(start)
+        texts = dense_passages(entry)
+        asked = question_positions(entry)
+        for position, text in enumerate(texts):
+            passage_texts.append(normalizer.dense_text(text))
+            charngram_texts.append(normalizer.content_text(text))
+            if position < asked.stop:  # titles and questions teach the scope check
+                in_scope.append((start + position, normalizer.normalized(text)))
+        if SCOPE_TAGS:
+            in_scope.extend((-1, normalizer.normalized(tag)) for tag in entry.tags)
+        for n, position in enumerate(asked):
+            answers = tuple(sorted(askers[normalizer.normalized(texts[position])]))
+            fold = entry_fold(entry, n)
+            questions.append(TrainingQuestion(texts[position], answers, "entry", fold, start + position))
+    for n, text in enumerate(out_of_scope):
+        questions.append(TrainingQuestion(text, (), "out_of_scope", out_of_scope_fold(n)))
+    if eval_file is not None and eval_file.is_file():
+        dev = load_eval_set(eval_file).only("dev")
+        known = {e.id for e in entries}
+        for item in dev.domain:
+            answers = tuple(i for i in item.ids if i in known)
+            if answers:
+                questions.append(TrainingQuestion(item.q, answers, "dev", -1))
+        questions.extend(TrainingQuestion(item.q, (), "dev", -1) for item in dev.off_topic)
+
+    ends = [*starts[1:], len(passage_texts)]
+
+    def lexical_tokens(held: set[int]) -> list[list[str]]:
+        return [
+            normalizer.tokens(lexical_text(e, frozenset(p - start for p in held if start <= p < end)))
+            for e, start, end in zip(entries, starts, ends, strict=True)
+        ]
+
+    parts = Parts(
+        entries=entries,
+        passage_texts=passage_texts,
+        passage_owners=owners,
+        passage_vectors=vectors,
+        charngram_texts=charngram_texts,
+        charngram_owners=[int(o) for o in owners],
+        lexical_tokens=lexical_tokens,
+        in_scope=in_scope,
+        out_of_scope=[(out_of_scope_fold(n), normalizer.normalized(t)) for n, t in enumerate(out_of_scope)],
+    )
+    return parts, questions
+
+
+def held_out_passages(questions: list[TrainingQuestion]) -> dict[int, set[int]]:
+    """Per fold, the passage numbers of the entry questions held out in it."""
+    held: dict[int, set[int]] = {}
+    for q in questions:
+        if q.passage >= 0:
+            held.setdefault(q.fold, set()).add(q.passage)
+    return held
