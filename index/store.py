@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
@@ -132,7 +133,7 @@ def build_index(
                                 eval_file, targets)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".index-", dir=out_dir.parent))
+    staging = Path(tempfile.mkdtemp(prefix=".index-build-", dir=out_dir.parent))
     try:
         dense.save(staging)
         lexical.save(staging)
@@ -157,13 +158,53 @@ def build_index(
                 "dense_index": dense.kind,
             },
         )
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
+        publish(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out_dir
+
+
+def publish(built: Path, out_dir: Path) -> None:
+    """Make the complete index in `built` the one at `out_dir`, atomically.
+
+    `out_dir` is a symbolic link to a versioned folder; a new version is swapped in with one
+    rename of a new link over the old, so a process that starts loading sees either the old
+    index or the new one, whole, never a mix or nothing (and a build killed midway leaves the
+    old one serving). The version before the previous one is removed; the previous one stays
+    for processes that were still reading it."""
+    _sync(built)
+    version = built.with_name(".index-v-" + built.name.removeprefix(".index-build-"))
+    built.rename(version)  # other builds running at the same time never remove a ".index-v-"
+    previous = out_dir.resolve() if out_dir.is_symlink() else None
+    if out_dir.exists() and not out_dir.is_symlink():
+        # An index from before versioned folders: move it aside once.
+        legacy = version.with_name(version.name + "-legacy")
+        out_dir.rename(legacy)
+        previous = legacy
+    link = out_dir.parent / f".{out_dir.name}.swap-{os.getpid()}"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(version.name)
+    os.replace(link, out_dir)
+    keep = {version.resolve(), previous}
+    for old in out_dir.parent.glob(".index-v-*"):
+        if old.is_dir() and old.resolve() not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _sync(folder: Path) -> None:
+    """Flush the new index's files to disk before it is published (a crash right after the
+    swap must not find a link to half-written files)."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _scope_model(entries: list[Entry], out_of_scope: list[str], normalizer: Normalizer) -> ScopeModel | None:
@@ -229,6 +270,7 @@ class IndexFiles:
 def read_index(index_dir: Path) -> IndexFiles:
     """Read every part of a built index; raises IndexUnavailable naming the fix on any problem.
     Needs no encoder, so it can run while the encoder is still loading."""
+    index_dir = index_dir.resolve()  # one version throughout, even if a rebuild swaps the link
     manifest = read_manifest(index_dir)
     try:
         rows = json.loads((index_dir / ENTRIES_FILE).read_text(encoding="utf-8"))

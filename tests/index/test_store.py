@@ -9,6 +9,7 @@ import pytest
 
 from index import IndexUnavailable, build_index, index_status, load_index
 from index.store import MANIFEST_FILE
+from tests.fixture_knowledge import write_knowledge
 
 
 def test_round_trip_gives_the_same_results(built_index, embedder, search_index) -> None:  # type: ignore[no-untyped-def]
@@ -72,3 +73,31 @@ def test_changed_search_settings_or_eval_file_make_the_decision_stale(built_inde
     assert index_status(folder, knowledge, embedder.model_id, with_eval).state == "stale"
     stricter = training_fingerprint(SearchSettings(), None, Targets(max_wrong_answer=0.01))
     assert index_status(folder, knowledge, embedder.model_id, stricter).state == "stale"
+
+
+def test_a_rebuild_swaps_the_index_atomically_and_keeps_the_previous_version(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from index.store import MANIFEST_FILE, publish
+
+    knowledge = write_knowledge(tmp_path / "knowledge")
+    out = tmp_path / "var" / "index"
+    build_index(knowledge, out, embedder)
+    first = out.resolve()
+    assert out.is_symlink() and (first / MANIFEST_FILE).is_file()
+    build_index(knowledge, out, embedder)
+    second = out.resolve()
+    assert second != first and first.is_dir()  # the previous version stays for late readers
+    build_index(knowledge, out, embedder)
+    assert not first.exists() and second.is_dir()  # older ones are removed
+    # A half-built folder (a build killed midway) is never what `out` points at.
+    half = tmp_path / "var" / ".index-build-killed"
+    half.mkdir()
+    assert out.resolve() != half and (out / MANIFEST_FILE).is_file()
+    # An index folder from before versioned folders is moved aside and replaced by a link.
+    legacy = tmp_path / "legacy" / "index"
+    legacy.mkdir(parents=True)
+    (legacy / MANIFEST_FILE).write_text("{}")
+    built = tmp_path / "legacy" / ".index-build-x"
+    built.mkdir()
+    (built / MANIFEST_FILE).write_text('{"v": 2}')
+    publish(built, legacy)
+    assert legacy.is_symlink() and (legacy / MANIFEST_FILE).read_text() == '{"v": 2}'
