@@ -38,7 +38,7 @@ class DataSection(_Section):
 class KnowledgeSection(_Section):
     dir: Path = Path("knowledge")
     eval_file: Path = Path("knowledge/eval/questions.yaml")
-    near_duplicate_threshold: float = Field(0.93, gt=0, le=1)
+    near_duplicate_threshold: float = Field(0.9, gt=0, le=1)
 
 
 _SEARCH = SearchSettings()  # one source of defaults: the index package's tuned values

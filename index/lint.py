@@ -24,7 +24,7 @@ class Problem:
 
 
 def lint_knowledge(
-    folder: Path, embedder: Embedder | None = None, near_duplicate: float = 0.93
+    folder: Path, embedder: Embedder | None = None, near_duplicate: float = 0.9
 ) -> tuple[list[Entry], list[Problem]]:
     """Check every entry (schema, unique ids, related links, sources, length, near duplicates).
 
