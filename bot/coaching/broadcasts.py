@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.coaching.audience import Audience, Selection, select
-from bot.coaching.outgoing import queue_message
+from bot.coaching.outgoing import message_row
 from bot.coaching.personalize import TemplateProblem, check_text, render_for
 from bot.coaching.quiet_hours import QuietHours
 from bot.storage import Broadcast, Cohort, Repositories, User
@@ -63,23 +63,25 @@ def send_broadcast(
         skipped_blocked=_blocked(repos, cohorts, audience, now),
         created_at=now,
     )
-    queued = 0
+    done = repos.milestones.done_for_users([user.id for user, _ in recipients])
+    rows = []
     for user, cohort in recipients:
         try:
-            body = render_for(repos, text, user, cohort).html
+            body = render_for(repos, text, user, cohort, done=done[user.id]).html
         except TemplateProblem:
             continue
-        row = queue_message(
-            repos,
-            user,
-            "broadcast",
-            f"broadcast:{broadcast.id}:{user.id}",
-            "broadcast_message",
-            {"body": body, "sender": sender, "cohort": cohort.name},
-            subject=(SUBJECT, broadcast.id),
-            not_before=quiet.release(now, cohort.timezone),
+        rows.append(
+            message_row(
+                user,
+                "broadcast",
+                f"broadcast:{broadcast.id}:{user.id}",
+                "broadcast_message",
+                {"body": body, "sender": sender, "cohort": cohort.name},
+                subject=(SUBJECT, broadcast.id),
+                not_before=quiet.release(now, cohort.timezone),
+            )
         )
-        queued += row is not None
+    queued = repos.outbox.enqueue_many(rows)
     broadcast.recipients = queued
     return broadcast
 

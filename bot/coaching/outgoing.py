@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.rendering import label, render
-from bot.storage import Repositories, User
+from bot.storage import OutboxRepository, Repositories, User
 
-__all__ = ["ButtonSpec", "queue_message"]
+__all__ = ["ButtonSpec", "message_row", "queue_message"]
 
 # (label macro name, label args, callback data)
 ButtonSpec = tuple[str, tuple[Any, ...], str]
@@ -36,6 +36,29 @@ def _payload(
         filename, content = document
         payload["document"] = {"filename": filename, "base64": base64.b64encode(content).decode("ascii")}
     return payload
+
+
+def message_row(
+    recipient: User,
+    kind: str,
+    dedupe_key: str,
+    template: str,
+    context: dict[str, Any],
+    *,
+    buttons: Sequence[Sequence[ButtonSpec]] = (),
+    subject: tuple[str, int] | None = None,
+    not_before: datetime | None = None,
+) -> dict[str, Any]:
+    """One rendered outbox row, for `repos.outbox.enqueue_many` (messages to many people)."""
+    return OutboxRepository.row(
+        recipient,
+        kind,
+        _payload(recipient, template, context, buttons, None),
+        dedupe_key,
+        subject_type=None if subject is None else subject[0],
+        subject_id=None if subject is None else subject[1],
+        not_before=not_before,
+    )
 
 
 def queue_message(

@@ -43,15 +43,21 @@ def _environment() -> SandboxedEnvironment:
     return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
 
 
+@lru_cache(maxsize=256)
+def _template(text: str):  # type: ignore[no-untyped-def]
+    """The compiled template of a coach's text (one compile per text, not per recipient)."""
+    return _environment().from_string(_source(text))
+
+
 def _source(text: str) -> str:
     """The template source with the coach's literal text escaped: autoescape covers only the
     variables, and "<b>" typed by a coach must show as text, not become Telegram markup."""
     return "".join(part if _TAGS.fullmatch(part) else str(escape(part)) for part in _TAGS.split(text))
 
 
-def _context(repos: Repositories, user: User, cohort: Cohort) -> dict[str, str]:
+def _context(repos: Repositories, user: User, cohort: Cohort, done: set[str] | None) -> dict[str, str]:
     milestones = milestones_for_sector(user.sector)
-    following = next_suggested(milestones, repos.milestones.done_ids(user.id))
+    following = next_suggested(milestones, done if done is not None else repos.milestones.done_ids(user.id))
     step = ""
     if following is not None:
         step = following.title_en if user.locale == "en" else following.title_id
@@ -71,15 +77,18 @@ def check_text(text: str) -> None:
     if len(text) > MAX_TEXT:
         raise TemplateProblem("too_long")
     try:
-        _environment().from_string(_source(text)).render({name: name for name in VARIABLES})
+        _template(text).render({name: name for name in VARIABLES})
     except TemplateError as exc:
         raise TemplateProblem(str(exc)) from exc
 
 
-def render_for(repos: Repositories, text: str, user: User, cohort: Cohort) -> PersonalText:
-    """The text for `user` (check_text first: this raises TemplateProblem on a bad text)."""
+def render_for(
+    repos: Repositories, text: str, user: User, cohort: Cohort, *, done: set[str] | None = None
+) -> PersonalText:
+    """The text for `user` (check_text first: this raises TemplateProblem on a bad text);
+    `done`, the user's done milestones when the caller read them for many users at once."""
     try:
-        html = _environment().from_string(_source(text)).render(_context(repos, user, cohort))
+        html = _template(text).render(_context(repos, user, cohort, done))
     except TemplateError as exc:
         raise TemplateProblem(str(exc)) from exc
     return PersonalText(Markup(html.strip()))

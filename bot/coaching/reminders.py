@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.coaching.audience import Audience, select
-from bot.coaching.outgoing import queue_message
+from bot.coaching.outgoing import message_row
 from bot.coaching.personalize import TemplateProblem, check_text, render_for
 from bot.coaching.quiet_hours import QuietHours
 from bot.coaching.recurrence import Schedule, parse_local
@@ -146,21 +146,22 @@ def _queue_occurrence(
     selection = select(repos, cohort, audience_of(reminder), now)
     coach = repos.coaches.coach(reminder.coach_id) if reminder.coach_id else None
     stamp = occurs.strftime("%Y%m%dT%H%M")
-    queued = 0
+    done = repos.milestones.done_for_users([u.id for u in selection.users])
+    rows = []
     for user in selection.users:
         try:
-            body = render_for(repos, reminder.text, user, cohort).html
+            body = render_for(repos, reminder.text, user, cohort, done=done[user.id]).html
         except TemplateProblem:
             continue  # cannot happen for a text that passed check_text; never a broken message
-        row = queue_message(
-            repos,
-            user,
-            "reminder",
-            f"reminder:{reminder.id}:{stamp}:{user.id}",
-            "reminder_message",
-            {"body": body, "coach": None if coach is None else coach.name, "cohort": cohort.name},
-            subject=(SUBJECT, occurrence_id),
-            not_before=quiet.release(max(occurs, now), cohort.timezone),
+        rows.append(
+            message_row(
+                user,
+                "reminder",
+                f"reminder:{reminder.id}:{stamp}:{user.id}",
+                "reminder_message",
+                {"body": body, "coach": None if coach is None else coach.name, "cohort": cohort.name},
+                subject=(SUBJECT, occurrence_id),
+                not_before=quiet.release(max(occurs, now), cohort.timezone),
+            )
         )
-        queued += row is not None
-    return queued
+    return repos.outbox.enqueue_many(rows)

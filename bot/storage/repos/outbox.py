@@ -46,10 +46,38 @@ class OutboxRepository:
     ) -> int | None:
         """Queue one message for `recipient`; the new row's id, or None when a message with the
         same dedupe key was queued before (the same logical message is never queued twice)."""
+        row = self.row(
+            recipient, kind, payload, dedupe_key, subject_type=subject_type, subject_id=subject_id,
+            about_user_id=about_user_id, urgent=urgent, not_before=not_before,
+        )  # fmt: skip
+        return self.session.execute(self._insert([row])).scalar()
+
+    def enqueue_many(self, rows: list[dict[str, Any]]) -> int:
+        """Queue many messages (built with `row`) in few statements — a broadcast to thousands
+        is one transaction of a few inserts, not thousands; how many were new."""
+        queued = 0
+        for start in range(0, len(rows), 500):
+            queued += len(self.session.execute(self._insert(rows[start : start + 500])).all())
+        return queued
+
+    @staticmethod
+    def row(
+        recipient: User,
+        kind: str,
+        payload: dict[str, Any],
+        dedupe_key: str,
+        *,
+        subject_type: str | None = None,
+        subject_id: int | None = None,
+        about_user_id: int | None = None,
+        urgent: bool = False,
+        not_before: datetime | None = None,
+    ) -> dict[str, Any]:
+        """The values of one outbox row for `recipient`."""
         if len(dedupe_key) > 191:
             raise ValueError("dedupe key over 191 characters")
         now = moment(None)
-        values = {
+        return {
             "user_id": recipient.id,
             "about_user_id": about_user_id,
             "channel": recipient.channel,
@@ -66,14 +94,15 @@ class OutboxRepository:
             "created_at": now,
             "updated_at": now,
         }
+
+    def _insert(self, rows: list[dict[str, Any]]) -> Any:
         module = postgresql if self._dialect() == "postgresql" else sqlite
-        stmt = (
+        return (
             module.insert(_TABLE)
-            .values(values)
+            .values(rows)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(_TABLE.c.id)
         )
-        return self.session.execute(stmt).scalar()
 
     # -- the worker's side --------------------------------------------------------------------
 
@@ -324,9 +353,7 @@ class OutboxRepository:
         )
         return list(self.session.scalars(stmt))
 
-    def next_due_at(
-        self, *, channel: str | None = None, chat_ids: Sequence[str] | None = None
-    ) -> datetime | None:
+    def next_due_at(self, *, channel: str | None = None, chat_ids: Sequence[str] | None = None) -> datetime | None:
         """When the earliest pending row (claimed or not) is due; None when none is pending."""
         stmt = select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.state == "pending")
         if channel is not None:
