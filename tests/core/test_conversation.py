@@ -244,3 +244,28 @@ def test_every_card_can_be_rated_also_from_a_related_or_topic_button(chat: Chat)
     with chat.conversation.database.transaction() as session:
         row = session.scalars(select(QuestionLog)).one()
         assert (row.source, row.top_ids, row.feedback) == ("browse", ["nib-lewat-oss"], "down")
+
+
+def test_ask_json_decision_and_options_are_what_the_chat_shows(chat: Chat) -> None:
+    """The `ask --json` contract and the conversation read the same decision: an answer card for
+    the same entry, the same options in the same order, or the honest "no answer"."""
+    from bot.cli import result_json
+    from bot.core.callbacks import decode
+
+    chat.consent()
+    seen = set()
+    questions = ("gmn cara bikin nib di oss", "daftar nib qris hpp gmn caranya", "siapa juara liga inggris",
+                 "kemasan kopi pake valve", "harga jual keripik", "minyak goreng bekas dibuang kapan")  # fmt: skip
+    for question in questions:
+        data = result_json(chat.conversation.index.search(question, k=3))
+        reply = chat.say(question)[0]
+        seen.add(data["decision"])
+        entry_buttons = [decode(b.data).args[0] for row in reply.buttons for b in row if b.data.startswith("v1|e|")]
+        if data["decision"] == "answer":
+            steps = next(decode(b.data).args[0] for row in reply.buttons for b in row if b.data.startswith("v1|st|"))
+            assert steps == data["results"][0]["id"], question  # the card is the top entry
+        elif data["decision"] == "clarify":
+            assert "Maksud Anda yang mana" in reply.text and entry_buttons == data["options"], question
+        else:
+            assert "belum punya jawaban" in reply.text and entry_buttons == [], question
+    assert seen == {"answer", "clarify", "none"}  # the check covered every decision
