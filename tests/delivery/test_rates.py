@@ -86,9 +86,10 @@ async def test_the_global_rate_holds_in_every_second_at_the_server(database: Dat
     assert times[-1] - times[0] <= 4.5  # and it does not dawdle: 40 at 10/s is about 3.7 s
 
 
+@pytest.mark.parametrize(  # the shared rate lives in PostgreSQL
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_workers_on_postgresql_share_one_rate(database: Database, fake_api: FakeBotApi, settings: Settings, make_worker, enqueue: Enqueue) -> None:
-    if database.dialect != "postgresql":
-        pytest.skip("the shared rate lives in PostgreSQL")
     settings.delivery.global_rate = 10
     settings.delivery.batch_size = 5  # small claims, so that both workers get rows
     enqueue([(str(8000 + n), f"siaran {n}") for n in range(30)])

@@ -25,6 +25,10 @@ from bot.storage.types import utcnow
 from tests.delivery.conftest import Enqueue, row, states
 from tests.e2e.fake_bot_api import DEFAULT_TOKEN, FakeBotApi
 
+ONLY_POSTGRESQL = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+
 
 async def test_a_worker_killed_between_claim_and_mark_leaves_nothing_sent_twice(database: Database, fake_api: FakeBotApi, settings: Settings, sender, make_worker, enqueue: Enqueue) -> None:
     settings.delivery.claim_seconds = 0.5
@@ -131,9 +135,8 @@ async def test_the_admin_report_counts_states_and_lists_problems_without_text(da
     assert "RAHASIA" not in str(problems) and "halo" not in str(problems)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL workers share the outbox
 async def test_on_sqlite_a_second_worker_waits_for_the_first(database: Database, fake_api: FakeBotApi, sender, make_worker, enqueue: Enqueue) -> None:
-    if database.dialect != "sqlite":
-        pytest.skip("PostgreSQL workers share the outbox")
     first, second = make_worker(sender, lease_seconds=0.6), make_worker(sender, lease_seconds=0.6)
     stop_first, stop_second = asyncio.Event(), asyncio.Event()
     enqueue([("1001", "pertama")])
@@ -160,15 +163,15 @@ async def test_on_sqlite_a_second_worker_waits_for_the_first(database: Database,
 
 
 @pytest.mark.slow
-async def test_two_postgres_workers_drain_1000_rows_without_sending_one_twice(database: Database, fake_api: FakeBotApi, settings: Settings, make_worker, enqueue: Enqueue) -> None:
-    if database.dialect != "postgresql":
-        pytest.skip("only PostgreSQL runs several workers")
+@ONLY_POSTGRESQL
+@pytest.mark.parametrize("workers_count", [2, 3])
+async def test_postgres_workers_drain_1000_rows_without_sending_one_twice(database: Database, fake_api: FakeBotApi, settings: Settings, make_worker, enqueue: Enqueue, workers_count: int) -> None:
     chats = [str(5000 + n) for n in range(200)]
     ids = enqueue([(chats[n % 200], f"siaran {n}") for n in range(1000)])
     assert len(ids) == 1000
     # Each worker as its own process would have it: its own engine and its own Bot.
     workers, senders, engines = [], [], []
-    for _ in range(2):
+    for _ in range(workers_count):
         engine = Database(database.url)
         sender = telegram_sender(settings, DEFAULT_TOKEN)
         await sender.start()
@@ -183,7 +186,7 @@ async def test_two_postgres_workers_drain_1000_rows_without_sending_one_twice(da
         for engine in engines:
             engine.dispose()
 
-    assert all(r.sent > 0 for r in results), results  # both really worked
+    assert all(r.sent > 0 for r in results), results  # every worker really worked
     assert sum(r.sent for r in results) == 1000
     assert states(database) == {"sent": 1000}
     texts = [c.params["text"] for c in fake_api.calls_to("sendMessage") if c.ok]
