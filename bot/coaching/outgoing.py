@@ -46,39 +46,15 @@ def message_row(
     context: dict[str, Any],
     *,
     buttons: Sequence[Sequence[ButtonSpec]] = (),
-    subject: tuple[str, int] | None = None,
-    not_before: datetime | None = None,
-) -> dict[str, Any]:
-    """One rendered outbox row, for `repos.outbox.enqueue_many` (messages to many people)."""
-    return OutboxRepository.row(
-        recipient,
-        kind,
-        _payload(recipient, template, context, buttons, None),
-        dedupe_key,
-        subject_type=None if subject is None else subject[0],
-        subject_id=None if subject is None else subject[1],
-        not_before=not_before,
-    )
-
-
-def queue_message(
-    repos: Repositories,
-    recipient: User,
-    kind: str,
-    dedupe_key: str,
-    template: str,
-    context: dict[str, Any],
-    *,
-    buttons: Sequence[Sequence[ButtonSpec]] = (),
     document: tuple[str, bytes] | None = None,
     subject: tuple[str, int] | None = None,
     about_user_id: int | None = None,
     urgent: bool = False,
     not_before: datetime | None = None,
-) -> int | None:
-    """Render `template` for `recipient` and queue it; the outbox row id, or None when this
-    dedupe key was queued before."""
-    return repos.outbox.enqueue(
+) -> dict[str, Any]:
+    """`template` rendered for `recipient` as one outbox row (for `repos.outbox.enqueue_many`
+    when a message goes to many people)."""
+    return OutboxRepository.row(
         recipient,
         kind,
         _payload(recipient, template, context, buttons, document),
@@ -89,3 +65,9 @@ def queue_message(
         urgent=urgent,
         not_before=not_before,
     )
+
+
+def queue_message(repos: Repositories, recipient: User, *args: Any, **options: Any) -> int | None:
+    """Render a message for `recipient` and queue it (arguments as for `message_row`); the outbox
+    row id, or None when this dedupe key was queued before."""
+    return repos.outbox.insert(message_row(recipient, *args, **options))

@@ -32,24 +32,15 @@ class OutboxRepository:
         self.session = session
 
     def enqueue(
-        self,
-        recipient: User,
-        kind: str,
-        payload: dict[str, Any],
-        dedupe_key: str,
-        *,
-        subject_type: str | None = None,
-        subject_id: int | None = None,
-        about_user_id: int | None = None,
-        urgent: bool = False,
-        not_before: datetime | None = None,
+        self, recipient: User, kind: str, payload: dict[str, Any], dedupe_key: str, **options: Any
     ) -> int | None:
-        """Queue one message for `recipient`; the new row's id, or None when a message with the
-        same dedupe key was queued before (the same logical message is never queued twice)."""
-        row = self.row(
-            recipient, kind, payload, dedupe_key, subject_type=subject_type, subject_id=subject_id,
-            about_user_id=about_user_id, urgent=urgent, not_before=not_before,
-        )  # fmt: skip
+        """Queue one message for `recipient` (options as for `row`); the new row's id, or None
+        when a message with the same dedupe key was queued before (the same logical message is
+        never queued twice)."""
+        return self.insert(self.row(recipient, kind, payload, dedupe_key, **options))
+
+    def insert(self, row: dict[str, Any]) -> int | None:
+        """Queue one row built with `row`; its id, or None for a dedupe key queued before."""
         return self.session.execute(self._insert([row])).scalar()
 
     def enqueue_many(self, rows: list[dict[str, Any]]) -> int:
