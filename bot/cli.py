@@ -198,7 +198,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             return _terminal(settings, app)
         from bot.delivery import telegram_sender
         from bot.delivery.service import BackgroundDelivery
-        from bot.telegram.app import build_application, silence_token_logging
+        from bot.telegram.app import ALLOWED_UPDATES, build_application, silence_token_logging
 
         silence_token_logging()
         background = BackgroundDelivery(
@@ -221,7 +221,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
                 dashboard = Dashboard(settings, app.database, token)
             run_webhook(application, settings, secret, dashboard)
         else:
-            application.run_polling(allowed_updates=["message", "callback_query"])
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
         return 0
     finally:
         app.close()

@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.config import Settings
+from bot.telegram.app import ALLOWED_UPDATES
 
 if TYPE_CHECKING:
     from bot.dashboard.server import Dashboard
@@ -68,7 +69,7 @@ async def serve_webhook(
             await application.post_init(application)
         if t.webhook_public_url:
             url = f"{t.webhook_public_url.rstrip('/')}/{t.webhook_path.strip('/')}"
-            await application.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+            await application.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         runner = web.AppRunner(webhook_app(application, t.webhook_path, secret, dashboard))
         await runner.setup()
         await web.TCPSite(runner, t.webhook_listen, t.webhook_port).start()
