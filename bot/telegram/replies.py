@@ -9,6 +9,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from telegram import (
@@ -133,11 +134,15 @@ async def send_replies(
         except TelegramError as exc:
             outcome = classify_error(exc)
             user = update.effective_user
-            if outcome.status is Status.RETRY and conversation is not None and user is not None:
+            later = outcome.status in (Status.RETRY, Status.RATE_LIMITED)
+            if later and conversation is not None and user is not None:
                 # An edit that could not be made arrives as a new message instead.
                 rest = [replace(p, edit=False) for p in todo[index:]]
                 queued = await asyncio.to_thread(
-                    conversation.queue_replies, user_ref(user), rest, f"reply:{update.update_id}:{index}"
+                    partial(conversation.queue_replies, wait_seconds=outcome.retry_after or 0),
+                    user_ref(user),
+                    rest,
+                    f"reply:{update.update_id}:{index}",
                 )
                 log.warning(
                     "update %s: %d reply piece(s) left for the outbox (%s)", update.update_id, queued, outcome.error

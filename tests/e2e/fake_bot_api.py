@@ -915,6 +915,7 @@ class _Failure:
     chat_id: int | None = None  # only requests to this chat
     until: float | None = None  # time.monotonic() after which it is over
     drop: str | None = None  # "before" / "after" handling: close the connection, no answer
+    skip: int = 0  # matching calls let through before it starts
 
     def applies(self, params: dict[str, Any], now: float) -> bool:
         if self.until is not None and now >= self.until:
@@ -1107,9 +1108,11 @@ class FakeBotApi:
         parameters: dict[str, Any] | None = None,
         chat_id: int | None = None,
         for_seconds: float | None = None,
+        after: int = 0,
     ) -> None:
         """Answer ``method`` with an error; ``times=None`` keeps failing until clear_failures (or
-        for ``for_seconds``); ``chat_id`` limits it to requests to that chat. Failures queue up:
+        for ``for_seconds``); ``chat_id`` limits it to requests to that chat; ``after`` lets that
+        many matching calls through first (the second part of a long answer). Failures queue up:
         the first that applies answers, so ``fail_method(m, 502, times=2)`` then
         ``rate_limit(m)`` gives 502, 502, 429."""
         name = self._canonical_name(method)
@@ -1124,7 +1127,7 @@ class FakeBotApi:
             }.get(error_code, "Fake failure")
         until = None if for_seconds is None else time.monotonic() + for_seconds
         self._failures.setdefault(name, []).append(
-            _Failure(error_code, description, parameters, times, chat_id, until)
+            _Failure(error_code, description, parameters, times, chat_id, until, skip=after)
         )
 
     def rate_limit(
@@ -1622,6 +1625,9 @@ class FakeBotApi:
         failures[:] = [f for f in failures if not f.expired(now)]
         for failure in failures:
             if failure.applies(params, now):
+                if failure.skip > 0:
+                    failure.skip -= 1
+                    return None
                 if failure.remaining is not None:
                     failure.remaining -= 1
                     if failure.remaining <= 0:
