@@ -237,6 +237,7 @@ def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
     from bot.dashboard.server import Dashboard
     from bot.storage import Database
     from bot.storage.migrate import upgrade
+    from bot.telegram.access_log import PathOnlyAccessLogger
     from bot.telegram.app import silence_token_logging
 
     if not settings.dashboard.enabled:
@@ -252,7 +253,13 @@ def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.dashboard.port
     try:
         print(f"dashboard on http://{host}:{port}/dashboard/ (public: {settings.dashboard.public_url or '-'})")
-        web.run_app(Dashboard(settings, database, token).application(), host=host, port=port, print=None)
+        web.run_app(
+            Dashboard(settings, database, token).application(),
+            host=host,
+            port=port,
+            print=None,
+            access_log_class=PathOnlyAccessLogger,
+        )
         return 0
     finally:
         database.dispose()
