@@ -8,7 +8,8 @@ holds distinctive secrets. For every update:
   messages, channel posts, group messages that are not commands and buttons pressed outside the
   private chat; exactly one short "talk to me privately" for a command in a group;
 - nothing stored for what the bot turns away: every table's row count unchanged by a group or
-  channel update or an edit, and by a forged or truncated button only the update's claim;
+  channel update or an edit, and by a forged or truncated button the bot refuses (an expired
+  button, not for this account, consent needed) only the update's claim;
 - no one else sees A's data: no secret of A's in anything sent to anyone but A and A's coach,
   and nothing sent to A at all;
 - the Application keeps running.
@@ -30,6 +31,7 @@ from sqlalchemy import select, text
 
 from bot.config import Settings
 from bot.core import Conversation
+from bot.rendering import LOCALES, render
 from bot.storage import Database, Figure, HandoffThread, QuestionLog, Repositories
 from bot.storage.migrate import upgrade
 from index import SearchIndex
@@ -115,6 +117,14 @@ def _leaks(calls: list[Call]) -> list[tuple[Any, str]]:
     ]
 
 
+REFUSALS = tuple(render(locale, name) for locale in LOCALES for name in ("expired_button", "not_allowed", "needs_consent"))
+
+
+def _refusal(call: Call) -> bool:
+    """The bot turned a button down (it may still be a real action for someone else)."""
+    return str(call.params.get("text") or "") in REFUSALS
+
+
 def _check(scene: Scene, hostile: Hostile) -> None:
     bot, book, api = scene.bot, scene.book, scene.bot.api
     assert api is not None
@@ -140,7 +150,7 @@ def _check(scene: Scene, hostile: Hostile) -> None:
     changed = {t: rows_after[t] - rows_before[t] for t in rows_after if rows_after[t] != rows_before[t]}
     if hostile.expect != REPLY:
         assert not changed, changed  # nothing stored, not even the update's claim
-    elif hostile.forged_button:
+    elif hostile.forged_button and any(_refusal(c) for c in to_chat):
         assert changed in ({}, {"processed_updates": 1}), changed
     assert not [c for c in new if c.params.get("chat_id") == A.id], "a hostile update reached A"
     assert not _leaks(new)
