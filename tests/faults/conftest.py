@@ -48,12 +48,12 @@ def settings(tmp_path: Path, fake_api: FakeBotApi, database_url: str) -> Setting
     settings.telegram.base_url = fake_api.base_url
     settings.telegram.base_file_url = fake_api.base_file_url
     settings.telegram.connect_timeout = 2.0
-    settings.telegram.read_timeout = 1.0
+    settings.telegram.read_timeout = 2.0  # a slow reply test waits longer than this
     settings.delivery.backoff_base = 0.2
     settings.delivery.backoff_max = 1.0
     settings.delivery.poll_interval = 0.2
     settings.delivery.per_chat_interval = 0.1
-    settings.delivery.read_timeout = 1.0
+    settings.delivery.read_timeout = 3.0
     return settings
 
 
