@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from sqlalchemy import select, text
 
 from bot.config import Settings
@@ -36,7 +36,7 @@ from bot.storage import Database, Figure, HandoffThread, QuestionLog, Repositori
 from bot.storage.migrate import upgrade
 from index import SearchIndex
 from tests.conftest import _postgres_schema_url
-from tests.e2e.fake_bot_api import MESSAGE_METHODS, Call
+from tests.e2e.fake_bot_api import MESSAGE_METHODS, Call, FakeUser
 from tests.faults.conftest import LogBook, row_counts
 from tests.faults.harness import BotThread
 from tests.faults.strategies import PRIVATE_ONLY, REPLY, SILENCE, Hostile, hostile_updates
@@ -157,6 +157,14 @@ def _check(scene: Scene, hostile: Hostile) -> None:
     assert bot.running()
 
 
+def _private_text(sender: FakeUser, text: str) -> Hostile:
+    """A plain private message, for the examples every run tries first."""
+    message = {"message_id": 1, "from": sender.to_dict(), "chat": sender.private_chat(), "date": 1_700_000_000, "text": text}
+    if text.startswith("/"):
+        message["entities"] = [{"offset": 0, "length": len(text.split(" ")[0]), "type": "bot_command"}]
+    return Hostile("text", sender, {"message": message}, REPLY, sender.id)
+
+
 def test_hostile_updates_are_answered_or_ignored_never_crash_store_or_leak(scene: Scene) -> None:
     actions = [route.action for route in scene.conversation.routes.buttons]
     updates = hostile_updates([B, EVE, STRANGER], actions, scene.world.id_strings())
@@ -166,6 +174,11 @@ def test_hostile_updates_are_answered_or_ignored_never_crash_store_or_leak(scene
         suppress_health_check=list(HealthCheck), print_blob=True,
     )  # fmt: skip
     @given(hostile=updates)
+    @example(hostile=_private_text(B, "harga\x00 qris\x00"))  # PostgreSQL refuses NUL in text
+    @example(hostile=_private_text(B, "nib \ud800 oss"))  # an unpaired surrogate: valid JSON only
+    @example(hostile=_private_text(EVE, "😀" * 4100))  # over the limit in UTF-16 units, under it in characters
+    @example(hostile=_private_text(STRANGER, "/start " + "k_" + "x" * 300))  # a deep link far over 64
+    @example(hostile=_private_text(B, "/catat omzet " + "9" * 400))
     def run(hostile: Hostile) -> None:
         _check(scene, hostile)
 
