@@ -229,7 +229,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             return _terminal(settings, app)
         from bot.delivery import telegram_sender
         from bot.delivery.service import BackgroundDelivery
-        from bot.telegram.app import build_application, silence_token_logging
+        from bot.telegram.app import ALLOWED_UPDATES, build_application, silence_token_logging
 
         silence_token_logging()
         background = BackgroundDelivery(
@@ -252,7 +252,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
                 dashboard = Dashboard(settings, app.database, token)
             run_webhook(application, settings, secret, dashboard)
         else:
-            application.run_polling(allowed_updates=["message", "callback_query"])
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
         return 0
     finally:
         app.close()
@@ -268,6 +268,7 @@ def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
     from bot.dashboard.server import Dashboard
     from bot.storage import Database
     from bot.storage.migrate import upgrade
+    from bot.telegram.access_log import PathOnlyAccessLogger
     from bot.telegram.app import silence_token_logging
 
     if not settings.dashboard.enabled:
@@ -283,7 +284,13 @@ def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.dashboard.port
     try:
         print(f"dashboard on http://{host}:{port}/dashboard/ (public: {settings.dashboard.public_url or '-'})")
-        web.run_app(Dashboard(settings, database, token).application(), host=host, port=port, print=None)
+        web.run_app(
+            Dashboard(settings, database, token).application(),
+            host=host,
+            port=port,
+            print=None,
+            access_log_class=PathOnlyAccessLogger,
+        )
         return 0
     finally:
         database.dispose()

@@ -78,6 +78,8 @@ class TelegramSection(_Section):
     webhook_public_url: str = ""
     concurrent_updates: int = Field(64, ge=1)
     bot_username: str = ""
+    connect_timeout: float = Field(5.0, gt=0)
+    read_timeout: float = Field(5.0, gt=0)
 
 
 class DeliverySection(_Section):

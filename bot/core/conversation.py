@@ -76,17 +76,22 @@ class Conversation:
         whose handling failed is not marked handled."""
         return run_with_retry(lambda: self._handle_once(incoming, event_id))
 
-    def queue_replies(self, user: UserRef, replies: list[Reply], key: str) -> int:
-        """Replies that could not be sent now (Telegram down, a broken connection) go to the
-        outbox, for the worker to deliver when the fault clears; how many were queued. Nothing
+    def queue_replies(self, user: UserRef, replies: list[Reply], key: str, *, wait_seconds: float = 0) -> int:
+        """Replies that could not be sent now (Telegram down, a broken connection, a rate limit
+        that outlasted the retries) go to the outbox, for the worker to deliver when the fault
+        clears, not before `wait_seconds` (Telegram's retry_after); how many were queued. Nothing
         can be queued for someone who has not consented (nothing about them is stored)."""
+        not_before = self.now() + timedelta(seconds=wait_seconds) if wait_seconds > 0 else None
         with self.database.transaction() as session:
             repos = Repositories(session)
             stored = repos.users.get(user.channel, user.external_id)
             if stored is None or stored.consent_at is None:
                 return 0
             return sum(
-                repos.outbox.enqueue(stored, "reply", reply_payload(reply), f"{key}:{n}", urgent=True) is not None
+                repos.outbox.enqueue(
+                    stored, "reply", reply_payload(reply), f"{key}:{n}", urgent=True, not_before=not_before
+                )
+                is not None
                 for n, reply in enumerate(replies)
             )
 

@@ -75,23 +75,55 @@ class Reply:
     menu_button: Button | None = None
 
 
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def clean_text(text: str) -> str:
+    """Text as it may be stored and shown: NUL characters dropped (PostgreSQL refuses them in
+    text) and unpaired surrogates (valid JSON, not valid Unicode) made U+FFFD."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
+def _fitting(text: str, limit: int) -> int:
+    """The longest prefix of `text` (in characters) that is at most `limit` UTF-16 code units."""
+    low, high = 0, min(len(text), limit)
+    while low < high:  # binary search: a character outside the BMP counts twice
+        middle = (low + high + 1) // 2
+        if _utf16_length(text[:middle]) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
-    """Split at paragraph, then line, then word boundaries so each part fits Telegram's limit."""
+    """Split at paragraph, then line, then word boundaries so each part fits Telegram's limit,
+    counted as Telegram counts (UTF-16 code units: an emoji is two)."""
     parts: list[str] = []
     rest = text.strip()
-    while len(rest) > limit:
+    while _utf16_length(rest) > limit:
+        fits = _fitting(rest, limit)
         cut = -1
         for separator in ("\n\n", "\n", " "):
-            cut = rest.rfind(separator, 0, limit)
+            cut = rest.rfind(separator, 0, fits)
             if cut > 0:
                 break
         if cut <= 0:
-            cut = limit
+            cut = max(fits, 1)
+            if cut < len(rest) and "\udc00" <= rest[cut] <= "\udfff":  # never halve a surrogate pair
+                cut -= 1
         parts.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest:
         parts.append(rest)
-    return parts
+    return [part for part in parts if part]
 
 
 def reply_payload(reply: Reply) -> dict[str, Any]:

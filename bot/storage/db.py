@@ -43,6 +43,9 @@ def _sqlite_file(url: URL) -> Path | None:
 def make_engine(url: str | URL, *, sqlite_foreign_keys: bool = True, **kwargs: Any) -> Engine:
     """An engine set up for this project; `sqlite_foreign_keys=False` is for migrations."""
     url = make_url(url)
+    # A database error's message would otherwise quote the statement's values (names, figures,
+    # question texts), and the error handler logs it: personal data must not reach the logs.
+    kwargs.setdefault("hide_parameters", True)
     if url.get_backend_name() == "sqlite":
         path = _sqlite_file(url)
         if path is not None:

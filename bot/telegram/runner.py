@@ -15,6 +15,8 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.config import Settings
+from bot.telegram.access_log import app_runner
+from bot.telegram.app import ALLOWED_UPDATES
 
 if TYPE_CHECKING:
     from bot.dashboard.server import Dashboard
@@ -27,15 +29,20 @@ def webhook_app(
     application: Application, path: str, secret: str, dashboard: Dashboard | None = None
 ) -> web.Application:
     """aiohttp app: POST /<path> takes updates carrying the secret (else 403), GET /healthz, and
-    the coach dashboard's pages under /dashboard/ when one is given."""
+    the coach dashboard's pages under /dashboard/ when one is given. An empty secret is refused:
+    it would let a request without the header through."""
+    if not secret:
+        raise ValueError("the webhook needs a secret (TELEGRAM_WEBHOOK_SECRET)")
 
     async def receive(request: web.Request) -> web.Response:
         if not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
             return web.Response(status=403, text="forbidden")
         try:
             data = await request.json()
+            if not isinstance(data, dict):
+                raise TypeError("an update is a JSON object")
             update = Update.de_json(data, application.bot)
-        except (json.JSONDecodeError, ValueError, TypeError, KeyError):
+        except (json.JSONDecodeError, ValueError, TypeError, KeyError, AttributeError):
             return web.Response(status=400, text="bad update")
         await application.update_queue.put(update)
         return web.Response(text="ok")
@@ -68,8 +75,8 @@ async def serve_webhook(
             await application.post_init(application)
         if t.webhook_public_url:
             url = f"{t.webhook_public_url.rstrip('/')}/{t.webhook_path.strip('/')}"
-            await application.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
-        runner = web.AppRunner(webhook_app(application, t.webhook_path, secret, dashboard))
+            await application.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+        runner = app_runner(webhook_app(application, t.webhook_path, secret, dashboard))
         await runner.setup()
         await web.TCPSite(runner, t.webhook_listen, t.webhook_port).start()
         log.warning("webhook server listening on %s:%s", t.webhook_listen, t.webhook_port)

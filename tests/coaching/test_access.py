@@ -175,3 +175,22 @@ def test_members_cannot_use_each_others_threads_or_questions(world, talk) -> Non
     # A forged join button with a made-up code joins nothing.
     assert "tidak dikenal" in press_data(other, callbacks.encode("kj", "zzzzzzzzzz"))[0].text
     assert len(outbox_rows(database)) == 1
+
+
+def test_every_coach_and_admin_route_refuses_a_stranger_and_stores_nothing_about_them(world, talk) -> None:  # type: ignore[no-untyped-def]
+    """Someone who never agreed to the privacy notice: asked for consent, and not even a user
+    row is written (nothing about a person is stored before consent)."""
+    database, ids = world["database"], world["ids"]
+    stranger = talk("stranger")
+    conversation = stranger.conversation
+    before = _row_counts(database)
+    for who in (Who.COACH, Who.ADMIN):
+        buttons, commands = _coach_routes(conversation, who)
+        for route in commands:
+            reply = stranger.say(f"/{route.names[0]}")[0]
+            assert "persetujuan" in reply.text and reply.attachment is None, route.names
+        for route in buttons:
+            data = callbacks.encode(route.action, *(a.format(**ids) for a in ARGS[route.action]))
+            reply = press_data(stranger, data)[0]
+            assert "persetujuan" in reply.text and reply.attachment is None, route.action
+    assert _row_counts(database) == before

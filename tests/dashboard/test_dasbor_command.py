@@ -8,7 +8,7 @@ import io
 from bot.chat import show
 from bot.core.messages import Button, Reply
 from bot.storage import Repositories, WebLogin
-from bot.telegram.app import _markup
+from bot.telegram.replies import _markup
 from tests.dashboard.conftest import count
 
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from telegram.ext import Application
 
 from bot.config import Settings
 from bot.core import Conversation
@@ -43,10 +44,9 @@ def fake_user() -> FakeUser:
 LONG_ID = "panduan-panjang-ekspor"
 
 
-@pytest.fixture(scope="module")
-def long_index(tmp_path_factory, embedder):  # type: ignore[no-untyped-def]  # noqa: F811
-    """The fixture knowledge plus one entry whose answer card is over 6,000 characters."""
-    root = tmp_path_factory.mktemp("long")
+def build_long_index(root: Path, embedder):  # type: ignore[no-untyped-def]
+    """The fixture knowledge plus one entry whose answer card is over 6,000 characters, built and
+    loaded under `root`."""
     entries = load_knowledge(write_knowledge(root / "knowledge"))
     long_entry = Entry(
         id=LONG_ID, title="Panduan panjang dokumen ekspor kerajinan", title_en="Long export guide",
@@ -59,6 +59,12 @@ def long_index(tmp_path_factory, embedder):  # type: ignore[no-untyped-def]  # n
     )
     build_index(root / "knowledge", root / "index", embedder, entries=[*entries, long_entry])
     return load_index(root / "index", embedder)
+
+
+@pytest.fixture(scope="module")
+def long_index(tmp_path_factory, embedder):  # type: ignore[no-untyped-def]  # noqa: F811
+    """The fixture knowledge plus one entry whose answer card is over 6,000 characters."""
+    return build_long_index(tmp_path_factory.mktemp("long"), embedder)
 
 
 @pytest.fixture
@@ -82,9 +88,10 @@ def conversation(settings: Settings, long_index) -> Conversation:  # type: ignor
 @asynccontextmanager
 async def polling_bot(
     settings: Settings, conversation: Conversation, api: FakeBotApi, *, delivery: bool = False
-) -> AsyncIterator[None]:
+) -> AsyncIterator[Application]:
     """The real Application from build_application, long-polling the fake server; with
-    `delivery`, the real outbox worker and scheduler run inside it as in `umkm-bot run`."""
+    `delivery`, the real outbox worker and scheduler run inside it as in `umkm-bot run`.
+    Yields the Application (to check that it is still running)."""
     background = None
     if delivery:
         background = BackgroundDelivery(settings, conversation.database, telegram_sender(settings, api.token))
@@ -94,7 +101,7 @@ async def polling_bot(
         await application.post_init(application)  # what run_polling does before polling
         await application.updater.start_polling(poll_interval=0, timeout=1)
         try:
-            yield
+            yield application
         finally:
             await application.updater.stop()
             await application.stop()

@@ -28,6 +28,14 @@ For delivery tests it can also answer slower than the client waits (``delay_meth
 "chat not found" (``forget_chat``), report a group that became a supergroup (``migrate_chat``),
 and tell when each request arrived (``arrival_times``) and how many messages each chat got
 (``received_per_chat``).
+
+For fault tests it misbehaves on command, per method and, where the request names a chat, per
+chat (``chat_id=``), a number of times or for a while (``times=``, ``for_seconds=``): any error
+answer (``fail_method``; the usual ones are in ``FAULTS``: 429 with ``retry_after``, 403
+blocked, 400 chat not found / message too long / can't parse entities, 502, 503), an answer
+slower than the client waits (``delay_method``), a connection closed without an answer, before
+or after the request took effect (``drop_connection``), and updates handed out twice by
+getUpdates (``duplicate_updates``, ``queue_duplicate``).
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ from aiohttp import web
 
 __all__ = [
     "DEFAULT_TOKEN",
+    "FAULTS",
     "BotApiError",
     "Call",
     "FakeBotApi",
@@ -70,6 +79,19 @@ def _words(text: str) -> frozenset[str]:
 
 
 DEFAULT_TOKEN = "123456789:AAHfakeTokenForEndToEndTests-abcdefghijk"
+
+# The Bot API's answers for the faults a bot meets most (error_code, description), as Telegram
+# words them; pass them to FakeBotApi.fail_method(method, *FAULTS[name]).
+FAULTS: dict[str, tuple[int, str]] = {
+    "blocked": (403, "Forbidden: bot was blocked by the user"),
+    "deactivated": (403, "Forbidden: user is deactivated"),
+    "chat_not_found": (400, "Bad Request: chat not found"),
+    "too_long": (400, "Bad Request: message is too long"),
+    "bad_html": (400, "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0"),
+    "bad_gateway": (502, "Bad Gateway"),
+    "unavailable": (503, "Service Unavailable"),
+    "internal": (500, "Internal Server Error"),
+}
 
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
@@ -889,7 +911,35 @@ class _Failure:
     error_code: int
     description: str
     parameters: dict[str, Any] | None
-    remaining: int | None  # None = forever
+    remaining: int | None  # None = forever (or until `until`)
+    chat_id: int | None = None  # only requests to this chat
+    until: float | None = None  # time.monotonic() after which it is over
+    drop: str | None = None  # "before" / "after" handling: close the connection, no answer
+    skip: int = 0  # matching calls let through before it starts
+
+    def applies(self, params: dict[str, Any], now: float) -> bool:
+        if self.until is not None and now >= self.until:
+            return False
+        return self.chat_id is None or _same_chat(params.get("chat_id"), self.chat_id)
+
+    def expired(self, now: float) -> bool:
+        return (self.remaining is not None and self.remaining <= 0) or (
+            self.until is not None and now >= self.until
+        )
+
+
+@dataclass
+class _Delay:
+    seconds: float
+    remaining: float  # inf = every call
+    chat_id: int | None = None
+
+
+def _same_chat(value: Any, chat_id: int) -> bool:
+    try:
+        return int(value) == chat_id
+    except (TypeError, ValueError):
+        return False
 
 
 @dataclass
@@ -943,7 +993,8 @@ class FakeBotApi:
         self.missing_chats: set[int] = set()
         self.migrated_chats: dict[int, int] = {}
 
-        self._delays: dict[str, list[list[float]]] = {}  # method -> [[seconds, times left]]
+        self._delays: dict[str, list[_Delay]] = {}
+        self._duplicates_left = 0  # updates getUpdates hands out twice (duplicate_updates)
 
         self._failures: dict[str, list[_Failure]] = {}
         self._queue: list[_Queued] = []
@@ -1055,8 +1106,15 @@ class FakeBotApi:
         *,
         times: int | None = None,
         parameters: dict[str, Any] | None = None,
+        chat_id: int | None = None,
+        for_seconds: float | None = None,
+        after: int = 0,
     ) -> None:
-        """Answer ``method`` with an error; ``times=None`` keeps failing until clear_failures."""
+        """Answer ``method`` with an error; ``times=None`` keeps failing until clear_failures (or
+        for ``for_seconds``); ``chat_id`` limits it to requests to that chat; ``after`` lets that
+        many matching calls through first (the second part of a long answer). Failures queue up:
+        the first that applies answers, so ``fail_method(m, 502, times=2)`` then
+        ``rate_limit(m)`` gives 502, 502, 429."""
         name = self._canonical_name(method)
         if description is None:
             description = {
@@ -1065,12 +1123,16 @@ class FakeBotApi:
                 429: "Too Many Requests: retry after 1",
                 500: "Internal Server Error",
                 502: "Bad Gateway",
+                503: "Service Unavailable",
             }.get(error_code, "Fake failure")
+        until = None if for_seconds is None else time.monotonic() + for_seconds
         self._failures.setdefault(name, []).append(
-            _Failure(error_code, description, parameters, times)
+            _Failure(error_code, description, parameters, times, chat_id, until, skip=after)
         )
 
-    def rate_limit(self, method: str, retry_after: int = 1, *, times: int = 1) -> None:
+    def rate_limit(
+        self, method: str, retry_after: int = 1, *, times: int = 1, chat_id: int | None = None
+    ) -> None:
         """Answer ``method`` with 429 Too Many Requests + ``parameters.retry_after``."""
         self.fail_method(
             method,
@@ -1078,7 +1140,34 @@ class FakeBotApi:
             f"Too Many Requests: retry after {retry_after}",
             times=times,
             parameters={"retry_after": retry_after},
+            chat_id=chat_id,
         )
+
+    def drop_connection(
+        self,
+        method: str,
+        *,
+        times: int | None = 1,
+        chat_id: int | None = None,
+        for_seconds: float | None = None,
+        after_handling: bool = False,
+    ) -> None:
+        """Close the connection without an answer. Before handling (default) the request had no
+        effect; with ``after_handling`` it took effect (a message was sent) and only the answer
+        is lost, which a client cannot tell apart. The call is recorded with status 0 (before)
+        or with its real status (after: it counts as received)."""
+        name = self._canonical_name(method)
+        until = None if for_seconds is None else time.monotonic() + for_seconds
+        remaining = None if times is None else times
+        self._failures.setdefault(name, []).append(
+            _Failure(0, "connection dropped", None, remaining, chat_id, until,
+                     drop="after" if after_handling else "before")
+        )
+
+    def duplicate_updates(self, times: int = 1) -> None:
+        """The next ``times`` updates getUpdates hands out come again in its next answer, with the
+        same update_id, even though the bot confirmed them (Telegram after a lost confirm)."""
+        self._duplicates_left += times
 
     def clear_failures(self, method: str | None = None) -> None:
         if method is None:
@@ -1105,11 +1194,16 @@ class FakeBotApi:
         ``parameters.migrate_to_chat_id`` like Telegram; the new id works."""
         self.migrated_chats[chat_id] = new_chat_id
 
-    def delay_method(self, method: str, seconds: float, *, times: int | None = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` (``None``: all) only after ``seconds``; the
-        call still takes effect (a client that timed out meanwhile does not know whether it did)."""
+    def delay_method(
+        self, method: str, seconds: float, *, times: int | None = 1, chat_id: int | None = None
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` (``None``: all; with ``chat_id``: only
+        those to that chat) only after ``seconds``; the call still takes effect (a client that
+        timed out meanwhile does not know whether it did)."""
         remaining = float("inf") if times is None else float(times)
-        self._delays.setdefault(self._canonical_name(method), []).append([seconds, remaining])
+        self._delays.setdefault(self._canonical_name(method), []).append(
+            _Delay(seconds, remaining, chat_id)
+        )
 
     # ---------------------------------------------------------------- queueing updates
 
@@ -1438,12 +1532,18 @@ class FakeBotApi:
             self._record(Call(raw_method, params, files, 404, error.body(), arrived_at=arrived_at))
             return web.json_response(error.body(), status=404)
 
-        delay = self._take_delay(name)
+        delay = self._take_delay(name, params)
         if delay:
             await asyncio.sleep(delay)
-        failure = self._take_failure(name)
+        failure = self._take_failure(name, params)
+        if failure is not None and failure.drop == "before":
+            self._record(
+                Call(name, params, files, 0, {"ok": False, "description": "connection dropped"},
+                     arrived_at=arrived_at)
+            )
+            _drop(request)
         try:
-            if failure is not None:
+            if failure is not None and failure.drop is None:
                 raise BotApiError(failure.error_code, failure.description, failure.parameters)
             result = await self._handlers[name](params, files)
         except BotApiError as exc:
@@ -1455,6 +1555,8 @@ class FakeBotApi:
         else:
             body, status = {"ok": True, "result": result}, 200
         self._record(Call(name, params, files, status, body, arrived_at=arrived_at))
+        if failure is not None and failure.drop == "after":
+            _drop(request)
         return web.json_response(body, status=status)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
@@ -1504,29 +1606,33 @@ class FakeBotApi:
                     files[key] = attached
         return params, files
 
-    def _take_delay(self, name: str) -> float:
+    def _take_delay(self, name: str, params: dict[str, Any]) -> float:
         delays = self._delays.get(name)
-        while delays:
-            seconds, remaining = delays[0]
-            if remaining <= 0:
-                delays.pop(0)
-                continue
-            delays[0][1] = remaining - 1
-            return seconds
+        if not delays:
+            return 0.0
+        delays[:] = [d for d in delays if d.remaining > 0]
+        for delay in delays:
+            if delay.chat_id is None or _same_chat(params.get("chat_id"), delay.chat_id):
+                delay.remaining -= 1
+                return delay.seconds
         return 0.0
 
-    def _take_failure(self, name: str) -> _Failure | None:
+    def _take_failure(self, name: str, params: dict[str, Any]) -> _Failure | None:
         failures = self._failures.get(name)
-        while failures:
-            failure = failures[0]
-            if failure.remaining is None:
+        if not failures:
+            return None
+        now = time.monotonic()
+        failures[:] = [f for f in failures if not f.expired(now)]
+        for failure in failures:
+            if failure.applies(params, now):
+                if failure.skip > 0:
+                    failure.skip -= 1
+                    return None
+                if failure.remaining is not None:
+                    failure.remaining -= 1
+                    if failure.remaining <= 0:
+                        failures.remove(failure)
                 return failure
-            if failure.remaining > 0:
-                failure.remaining -= 1
-                if failure.remaining == 0:
-                    failures.pop(0)
-                return failure
-            failures.pop(0)
         return None
 
     # ---------------------------------------------------------------- state helpers
@@ -1753,6 +1859,9 @@ class FakeBotApi:
         batch = pending[:limit]
         for queued in batch:
             queued.delivered = True
+            if self._duplicates_left > 0 and not queued.forced:
+                self._duplicates_left -= 1
+                self._queue.append(_Queued(copy.deepcopy(queued.update), forced=True))
         if batch:
             self._signal_updates()
         return [copy.deepcopy(q.update) for q in batch]
@@ -2096,6 +2205,14 @@ class FakeBotApi:
         finally:
             if session is not None:
                 await session.close()
+
+
+def _drop(request: web.Request) -> None:
+    """Close the client's connection without a byte of answer (the client sees "server
+    disconnected"); aiohttp stops handling the request."""
+    if request.transport is not None:
+        request.transport.close()
+    raise asyncio.CancelledError
 
 
 def _decode_form_value(key: str, value: str) -> Any:
