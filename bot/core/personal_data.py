@@ -106,6 +106,43 @@ def export_json(repos: Repositories, user: User, now: datetime) -> bytes:
             }
             for q in reversed(repos.questions.for_user(user.id))
         ],
+        "profile_flags": {
+            "last_active_at": _iso(user.last_active_at),
+            "checkins_off": user.checkins_off,
+            "blocked_at": _iso(user.blocked_at),
+        },
+        "groups": [
+            {
+                "group": cohort.name,
+                "coach": coach.name,
+                "joined_at": _iso(m.joined_at),
+                "class_at_join": m.class_at_join,
+            }
+            for m, cohort, coach in repos.cohorts.of_member(user.id)
+        ],
+        "questions_to_coaches": [
+            {
+                "status": thread.status,
+                "asked_at": _iso(thread.created_at),
+                "messages": [
+                    {"from": m.author, "text": m.text, "at": _iso(m.created_at)}
+                    for m in repos.handoffs.messages(thread.id)
+                ],
+            }
+            for thread in reversed(repos.handoffs.for_member(user.id))
+        ],
+        "invitations": [
+            {
+                "event": event.title,
+                "starts_at": _iso(event.starts_at),
+                "answer": rsvp.answer,
+                "waiting_list": rsvp.waitlisted_at is not None,
+                "attended": rsvp.attended,
+                "rating": rsvp.rating,
+                "comment": rsvp.comment,
+            }
+            for rsvp, event in repos.events.for_user(user.id)
+        ],
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 

@@ -226,3 +226,22 @@ def test_a_reply_to_the_coachs_personal_message_reaches_the_coach(talk) -> None:
     member.send(Incoming(member.user, "text", text="Alhamdulillah lancar, tapi bingung soal PIRT", reply_to=777))
     question = outbox_rows(database)[-1]
     assert question.kind == "handoff_question" and question.chat_id == "rina" and "PIRT" in question.payload["text"]
+
+
+def test_the_members_export_holds_their_groups_questions_to_coaches_and_invitations(talk) -> None:  # type: ignore[no-untyped-def]
+    import json as json_module
+
+    coach = make_coach(talk, "rina")
+    member = join(talk, "siti", make_cohort(coach))
+    member.say("/tanya_pendamping bagaimana cara urus PIRT")
+    member.press("Kirim ke Rina")
+    [question] = outbox_rows(coach.conversation.database)
+    press_data(coach, question.payload["buttons"][0][0]["data"])
+    coach.say("Daftar lewat OSS, ikut penyuluhan PKP.")
+    files = member.say("/ekspor")
+    document = json_module.loads(next(r.attachment for r in files if r.attachment.filename.endswith(".json")).content)
+    assert [g["group"] for g in document["groups"]] == ["Sentra Batik"]
+    [thread] = document["questions_to_coaches"]
+    assert [m["from"] for m in thread["messages"]] == ["member", "coach"]
+    assert "PKP" in thread["messages"][1]["text"]
+    assert document["invitations"] == []
