@@ -289,6 +289,8 @@ class EventView:
     attended: set[int] = field(default_factory=set)
     ratings: list[int] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
+    # What became of the event's messages (invitations, reminders, ratings): outbox states.
+    delivery: dict[str, int] = field(default_factory=dict)
 
     @property
     def average_rating(self) -> float | None:
@@ -298,6 +300,7 @@ class EventView:
 def event_view(repos: Repositories, event: Event) -> EventView:
     """Counts and names per answer; the waiting list in line order."""
     view = EventView(event, repos.events.counts(event.id))
+    view.delivery = repos.outbox.counts(subject_type=SUBJECT, subject_id=event.id)
     waiting: list[tuple[datetime, int, str]] = []
     for rsvp, user in repos.events.rsvps(event.id):
         entry = (user.id, user.name or f"#{user.id}")

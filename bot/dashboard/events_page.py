@@ -52,6 +52,7 @@ def event_page(viewer: Viewer, event_id: int, notice: str = "") -> Page:
             "cohort": cohort,
             "event": event,
             "counts": view.counts,
+            "delivery": view.delivery,
             "lists": visible,
             "attended": view.attended,
             "hidden": everyone - sum(len(people) for people in visible.values()),

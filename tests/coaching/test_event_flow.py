@@ -113,6 +113,8 @@ def test_a_guided_invitation_and_answers_with_quota_waiting_list_promotion_and_i
     assert "✅ 1/2 hadir · ⏳ 0 tunggu · 🤔 1 mungkin · ❌ 1 tidak · ❔ 0 belum jawab" in listed
     view = rina.press("Pelatihan foto produk")[0].text
     assert "✅ Hadir (1): Dewi" in view and "🤔 Mungkin (1): Ani" in view and "❌ Tidak bisa (1): Siti" in view
+    # The invitation's delivery report: 3 invitations and Dewi's promotion, none delivered yet.
+    assert "📨 Pesan acara ini: terkirim 0, menunggu 4, diblokir 0, gagal 0, belum pasti 0" in view
 
     clock.now = datetime(2026, 12, 4, 9, 0, tzinfo=WIB).astimezone(UTC)  # answers closed
     assert "sudah ditutup" in _answer(m["siti"], event_id, "yes").text
