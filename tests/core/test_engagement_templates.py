@@ -25,6 +25,7 @@ VIEW = SimpleNamespace(
     event=EVENT, counts={"yes": 1, "waiting": 1, "no": 1, "maybe": 1, "none": 1, "attended": 1},
     coming=[(1, "Siti")], waiting=[(2, "Ani")], maybe=[(3, "Dewi")], declined=[], unanswered=[(4, "Eko")],
     attended={1}, ratings=[4, 5], comments=["Bagus"], average_rating=4.5,
+    delivery={"sent": 2, "pending": 1, "sending": 0, "blocked": 1, "failed": 0, "uncertain": 0},
 )  # fmt: skip
 
 CASES: list[tuple[str, dict]] = [  # type: ignore[type-arg]
