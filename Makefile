@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench lint
+.PHONY: install run test bench bench-load lint
 
 install: $(STAMP)
 
@@ -24,6 +24,10 @@ test: install
 
 bench: install
 	$(BIN)/python bench/search_bench.py
+
+# Questions from 1, 10 and 100 simulated users through the fake Bot API, then a 10-minute soak (~15 min).
+bench-load: install
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/load_bench.py
 
 lint: install
 	$(BIN)/ruff check .
