@@ -284,6 +284,41 @@ def bench_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return settings
 
 
+IDLE_LEAVES = frozenset({"select", "poll", "wait", "_worker", "get", "acquire", "sleep", "readline", "run_forever",
+                         "_run_once", "accept", "recv", "_wait_for_tstate_lock"})
+
+
+class Sampler(threading.Thread):
+    """A poor man's py-spy (not installed here): every 2 ms, each thread's Python stack; functions
+    counted once per sample they are on a busy stack (a stack whose innermost frame is not waiting)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.inclusive: dict[str, int] = {}
+        self.samples = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        me = threading.get_ident()
+        while not self.stopped.wait(0.002):
+            for ident, frame in sys._current_frames().items():  # noqa: SLF001
+                if ident == me or frame.f_code.co_name in IDLE_LEAVES:
+                    continue
+                self.samples += 1
+                seen = set()
+                f: Any = frame
+                while f is not None:
+                    key = f"{Path(f.f_code.co_filename).name}:{f.f_code.co_name}"
+                    if key not in seen:
+                        seen.add(key)
+                        self.inclusive[key] = self.inclusive.get(key, 0) + 1
+                    f = f.f_back
+
+    def report(self, out: Path) -> None:
+        top = sorted(self.inclusive.items(), key=lambda kv: -kv[1])[:80]
+        out.write_text("\n".join(f"{n / max(self.samples, 1) * 100:5.1f}% {key}" for key, n in top) + "\n")
+
+
 def run_bot(args: argparse.Namespace) -> None:
     """The real Application as `umkm-bot run` builds it (delivery worker and scheduler inside), or
     the minimal echo bot; long-polling the fake server until told to quit."""
@@ -351,7 +386,15 @@ def run_bot(args: argparse.Namespace) -> None:
             limiter = application.bot.rate_limiter
             overall = getattr(limiter, "_base_limiter", None)  # AIORateLimiter's 30 requests/s for the bot
 
+            sampler = Sampler()
+
             async def handle(command: dict[str, Any]) -> dict[str, Any]:
+                if command["cmd"] == "profile":
+                    if command["on"]:
+                        sampler.start()
+                    else:
+                        sampler.stopped.set()
+                        sampler.report(Path(command["out"]))
                 if command["cmd"] == "forget" and args.kind == "real":
                     forget_questions(index)
                 elif command["cmd"] == "cap" and limiter is not None:
@@ -403,18 +446,22 @@ def run_search(args: argparse.Namespace) -> None:
             for q in questions:
                 index.search(q, k=k)
             return {"ok": True}
-        forget_questions(index)
-        start = time.perf_counter()
-        for q in questions:
-            index.search(q, k=k)
-        single = len(questions) / (time.perf_counter() - start)
         threads = min(command["users"], settings.telegram.concurrent_updates, executor_size)
-        forget_questions(index)
-        with ThreadPoolExecutor(threads) as pool:
-            start = time.perf_counter()
-            list(pool.map(lambda q: index.search(q, k=k), questions))
-            concurrent = len(questions) / (time.perf_counter() - start)
-        return {"single": single, "concurrent": concurrent, "threads": threads}
+        singles, concurrents, cpu = [], [], []
+        for _ in range(3):  # the median of three, each on a fresh cache
+            forget_questions(index)
+            start, cpu_start = time.perf_counter(), time.process_time()
+            for q in questions:
+                index.search(q, k=k)
+            singles.append(len(questions) / (time.perf_counter() - start))
+            cpu.append((time.process_time() - cpu_start) / len(questions) * 1000)
+            forget_questions(index)
+            with ThreadPoolExecutor(threads) as pool:
+                start = time.perf_counter()
+                list(pool.map(lambda q: index.search(q, k=k), questions))
+                concurrents.append(len(questions) / (time.perf_counter() - start))
+        return {"single": statistics.median(singles), "concurrent": statistics.median(concurrents),
+                "threads": threads, "cpu_ms": statistics.median(cpu)}
 
     asyncio.run(serve_commands(handle))
 
@@ -470,6 +517,12 @@ def drop_database(pg_url: str | None, schema: str | None) -> None:
 # -- the runs -------------------------------------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def proc_status(pid: int) -> tuple[float, int]:
     """Resident memory (MB) and open file descriptors of a process."""
     rss = 0.0
@@ -489,8 +542,10 @@ def load_run(server: Child, api: str, plan: dict[int, list[str]], bot: Child, er
     """One closed-loop run; figures measured at the server."""
     before = bot.ask(cmd="stats")["errors"]
     total = sum(len(q) for q in plan.values())
+    cpu = cpu_seconds(bot.pid), cpu_seconds(server.pid)
     server.ask(cmd="start", api=api, plan=plan)
     out = server.ask(cmd="result", api=api, timeout=60 + total)
+    cpu = cpu_seconds(bot.pid) - cpu[0], cpu_seconds(server.pid) - cpu[1]
     logged = bot.ask(cmd="stats")["errors"] - before
     records = out["records"]
     latencies = [(replied - queued) * 1000 for _, queued, replied, _, _ in records]
@@ -504,6 +559,8 @@ def load_run(server: Child, api: str, plan: dict[int, list[str]], bot: Child, er
         "p50": statistics.median(latencies) if latencies else float("nan"),
         "p99": percentile(latencies, 99),
         "errors": out["missing"] + out["unexpected"] + failed + error_replies + logged,
+        "cpu_ms": cpu[0] / max(len(records), 1) * 1000,  # the bot process, per question
+        "server_cpu_ms": cpu[1] / max(len(records), 1) * 1000,  # the fake server and the simulated users
         "detail": {"missing": out["missing"], "unexpected": out["unexpected"], "failed_calls": failed,
                    "error_replies": error_replies, "logged_errors": logged},
     }
@@ -564,6 +621,8 @@ def main() -> None:
     parser.add_argument("--soak-seconds", type=float, help="default 600 (30 with --quick); 0 skips the soak")
     parser.add_argument("--postgres", nargs="?", const=os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG),
                         help=f"PostgreSQL instead of SQLite (URL; default $TEST_POSTGRES_URL or {DEFAULT_PG})")
+    parser.add_argument("--profile", metavar="FILE", help="sample the bot's stacks during the 10-user run without "
+                        "the cap; the busiest functions (share of busy samples) go to FILE")
     parser.add_argument("--no-floors", action="store_true", help="exit 0 even when a floor fails")
     args = parser.parse_args()
     if args.command == "serve":
@@ -626,7 +685,11 @@ def main() -> None:
                 b = load_run(server, "bot", plan, real, errors)
                 real.ask(cmd="forget")
                 real.ask(cmd="cap", on=False)
+                if args.profile and users == 10:
+                    real.ask(cmd="profile", on=True)
                 u = load_run(server, "bot", plan, real, errors)
+                if args.profile and users == 10:
+                    real.ask(cmd="profile", on=False, out=str(Path(args.profile).resolve()))
                 real.ask(cmd="cap", on=True)
                 s = searcher.ask(cmd="measure", users=users, questions=flat)
                 rows.append({"users": users, "questions": len(flat), "bot": b, "uncapped": u, "echo": e, "search": s})
@@ -688,6 +751,13 @@ def report(args: argparse.Namespace, rows: list[dict[str, Any]], soaked: dict[st
           "bot / min(echo, search) | p99 / p50 | errors | floors |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(line for key, line in lines if key == "uncapped"))
+    print("\nCPU time per question (all threads of the process), ms:\n")
+    print("| users | bot process | bot process, cap lifted | echo bot process | fake server + users (bot run) | "
+          "search alone |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['users']} | {r['bot']['cpu_ms']:.1f} | {r['uncapped']['cpu_ms']:.1f} | "
+              f"{r['echo']['cpu_ms']:.1f} | {r['bot']['server_cpu_ms']:.1f} | {r['search']['cpu_ms']:.1f} |")
     if soaked is not None:
         w, end = soaked["warm"], soaked["end"]
         growth = (end["rss"] - w["rss"]) / w["rss"] * 100
