@@ -284,8 +284,10 @@ def bench_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return settings
 
 
+# Innermost Python frames of a thread that waits (in C) rather than runs: epoll, a queue, a lock
+# (Database.transaction waits for the SQLite lock in lock.acquire).
 IDLE_LEAVES = frozenset({"select", "poll", "wait", "_worker", "get", "acquire", "sleep", "readline", "run_forever",
-                         "_run_once", "accept", "recv", "_wait_for_tstate_lock"})
+                         "_run_once", "accept", "recv", "_wait_for_tstate_lock", "transaction"})
 
 
 class Sampler(threading.Thread):

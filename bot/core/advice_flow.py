@@ -76,8 +76,18 @@ class AdviceFlow:
         self.settings = settings
         self.index = index
 
+    @property
+    def _k(self) -> int:
+        return max(3, self.settings.search.k)
+
+    def prefetch(self, text: str) -> None:
+        """Search `text` now, outside any transaction, when the index caches results (a later
+        `question` for the same text is then a cache hit); nothing happens without a cache."""
+        if text.strip() and self.index.settings.cache_size > 0:
+            self.index.search(text, k=self._k)
+
     def question(self, turn: Turn, text: str) -> list[Reply]:
-        result = self.index.search(text, k=max(3, self.settings.search.k))
+        result = self.index.search(text, k=self._k)
         if result.reason == "empty":
             return [turn.say("empty_question")]
         if result.reason == "small_talk":

@@ -9,6 +9,7 @@ is in the flows; which flow serves what, and who may use it, is the table in `ro
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import overload
@@ -30,6 +31,7 @@ from bot.core.progress_flow import ProgressFlow
 from bot.core.routes import build_routes
 from bot.core.turn import Turn
 from bot.storage import Database, Repositories, User, run_with_retry, utcnow
+from bot.storage.repos.outbox import OutboxRepository
 from index import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,10 @@ class Conversation:
         )
         self.dispatcher = Dispatcher(self.routes)
         self._admins = settings.admin_ids()
+        # Units of work that committed outbox rows: a front that sees it grow wakes the delivery
+        # worker (most questions queue nothing, and a wake costs the worker a claim transaction).
+        self.queued_units = 0
+        self._queued_lock = threading.Lock()
 
     @overload
     def handle(self, incoming: Incoming) -> list[Reply]: ...
@@ -74,6 +80,11 @@ class Conversation:
         lost connection). With `event_id` (a Telegram update_id) the update is claimed in that
         same transaction: a redelivered update returns None and changes nothing, and an update
         whose handling failed is not marked handled."""
+        if incoming.kind == "text":
+            # Most texts are questions: search before the transaction opens, so that the database
+            # (on SQLite the whole file) is not held while the question is encoded; the question
+            # flow finds the result in the index's cache.
+            self.advice.prefetch(incoming.text)
         return run_with_retry(lambda: self._handle_once(incoming, event_id))
 
     def queue_replies(self, user: UserRef, replies: list[Reply], key: str, *, wait_seconds: float = 0) -> int:
@@ -110,7 +121,11 @@ class Conversation:
             if turn.consented:
                 turn.user.last_active_at = turn.now
                 turn.user.blocked_at = None  # they write to us, so they no longer block the bot
-            return self._dispatch(turn, incoming)
+            replies = self._dispatch(turn, incoming)
+        if OutboxRepository.queued_in(session):
+            with self._queued_lock:
+                self.queued_units += 1
+        return replies
 
     def _turn(self, session: Session, incoming: Incoming) -> Turn:
         repos = Repositories(session)

@@ -124,12 +124,13 @@ def make_handler(conversation: Conversation, on_queued: Callable[[], None] | Non
                 context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING), "sendChatAction"
             )
         # Encoding, FAISS and the database block: keep them off the event loop.
+        queued = conversation.queued_units
         replies = await asyncio.to_thread(conversation.handle, incoming, update.update_id)
         if replies is None:
             log.info("update %s already handled; skipped", update.update_id)
             return
-        if on_queued is not None:
-            on_queued()  # the unit of work may have queued messages for others
+        if on_queued is not None and conversation.queued_units != queued:
+            on_queued()  # the unit of work (or one beside it) queued messages for others
         await send_replies(update, context, replies, conversation, on_queued)
 
     return handle

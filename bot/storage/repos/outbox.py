@@ -23,6 +23,7 @@ __all__ = ["CLAIM_LOCK_ID", "OutboxRepository"]
 CLAIM_LOCK_ID = 0x4F555442  # "OUTB"
 _TABLE = OutboxMessage.__table__
 _ERROR_CHARS = 300
+_QUEUED = "outbox_queued"  # key in Session.info
 
 
 class OutboxRepository:
@@ -86,7 +87,13 @@ class OutboxRepository:
             "updated_at": now,
         }
 
+    @staticmethod
+    def queued_in(session: Session) -> bool:
+        """Whether this session queued outbox rows (new or not): a front then wakes the worker."""
+        return bool(session.info.get(_QUEUED))
+
     def _insert(self, rows: list[dict[str, Any]]) -> Any:
+        self.session.info[_QUEUED] = True
         module = postgresql if self._dialect() == "postgresql" else sqlite
         return (
             module.insert(_TABLE)
