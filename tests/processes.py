@@ -1,0 +1,296 @@
+"""Real `umkm-bot` processes against the fake Telegram Bot API, for tests that kill and restart.
+
+    api = ApiThread().start()                      # FakeBotApi in a background event loop
+    world = BotWorld(tmp_path, api, knowledge, index)  # a config.toml, a data folder, the index
+    bot = world.start("run")                       # python -m bot.cli --config … run, polling
+    api.queue_text(user, "/start"); api.wait_text(user.id, "UU PDP")
+    bot.kill()                                     # SIGKILL: no clean stop of any kind
+    bot = world.start("run")                       # the same config and database, a new process
+    ...
+    world.stop_all(); api.stop()
+
+`ApiThread` runs tests/e2e/fake_bot_api.FakeBotApi in an event loop of its own thread, so a
+synchronous test can queue updates and wait for calls while subprocesses talk to it over HTTP.
+`BotWorld` writes one config.toml (data folder, knowledge folder, short timeouts, the given
+overrides) and starts `python -m bot.cli` subprocesses from the worktree the tests run in (never
+the `umkm-bot` console script, which may belong to another checkout), with the fake server's URL
+in TELEGRAM_BASE_URL, a token of their own, DATABASE_URL when given (PostgreSQL), and their
+output in a log file per process (`BotProcess.output()`, shown when a test fails).
+
+The index is not built per process: `BotWorld` copies an index built once for the session
+(tests/conftest.py `built_index`, the fixture knowledge with the default encoder) into the data
+folder, and the config points at the same knowledge folder, so a start only loads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tests.e2e.fake_bot_api import Call, FakeBotApi, FakeUser
+
+__all__ = ["ApiThread", "BotProcess", "BotWorld", "ROOT", "toml", "wait_until"]
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent  # the checkout whose code the processes run
+# Not the e2e token: a process that reached a real Telegram by mistake would be refused.
+PROCESS_TOKEN = "987654321:AAProcessTestTokenForCrashRestart-xyz"
+# Environment a test process may have that must not leak into a bot process.
+_SCRUB = ("DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL", "TELEGRAM_WEBHOOK_SECRET", "UMKM_DATA_DIR",
+          "UMKM_ADMIN_TELEGRAM_IDS", "TELEGRAM_BOT_USERNAME")
+
+
+def wait_until(check: Callable[[], T], *, timeout: float = 30, what: str = "condition", every: float = 0.05) -> T:
+    """Poll `check()` until it returns something truthy; return it. AssertionError on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(every)
+
+
+class ApiThread:
+    """A FakeBotApi served from a background thread's event loop. Every method is safe to call
+    from the test's thread; `call(fn)` runs any function on the server's loop."""
+
+    def __init__(self, token: str = PROCESS_TOKEN, **options: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="fake-bot-api", daemon=True)
+        self.api = FakeBotApi(token=token, **options)
+
+    def start(self) -> ApiThread:
+        self._thread.start()
+        self.run(self.api.start())
+        return self
+
+    def stop(self) -> None:
+        try:
+            self.run(self.api.stop(), timeout=10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 120) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        async def invoke() -> T:
+            return fn(*args, **kwargs)
+
+        return self.run(invoke())
+
+    @property
+    def token(self) -> str:
+        return self.api.token
+
+    @property
+    def base_url(self) -> str:
+        return self.api.base_url
+
+    # -- the usual moves ---------------------------------------------------------------------
+
+    def queue_text(self, user: FakeUser, text: str) -> int:
+        return self.call(self.api.queue_text, user, text)
+
+    def queue_callback(self, user: FakeUser, data: str) -> int:
+        return self.call(self.api.queue_callback, user, data)
+
+    def calls(self) -> list[Call]:
+        return self.call(lambda: list(self.api.calls))
+
+    def mark(self) -> int:
+        """How many calls so far: pass as `since` to wait for what comes next."""
+        return self.call(lambda: len(self.api.calls))
+
+    def wait_for(self, method: str, predicate: Callable[[Call], bool] | None = None, *, timeout: float = 60,
+                 count: int = 1, since: int = 0) -> list[Call]:
+        return self.run(self.api.wait_for(method, predicate, timeout, count, since=since), timeout + 10)
+
+    def wait_text(self, chat_id: int, fragment: str, *, timeout: float = 60, count: int = 1, since: int = 0) -> list[Call]:
+        """Wait until `chat_id` received `count` messages containing `fragment` (successful calls)."""
+        return self.wait_for(
+            "sendMessage",
+            lambda c: c.ok and c.params.get("chat_id") == chat_id and fragment in str(c.params.get("text", "")),
+            timeout=timeout, count=count, since=since,
+        )  # fmt: skip
+
+    def texts_to(self, chat_id: int) -> list[str]:
+        return self.call(self.api.sent_texts, chat_id)
+
+    def received_per_chat(self) -> dict[int, int]:
+        return self.call(self.api.received_per_chat)
+
+    def pending_update_ids(self) -> list[int]:
+        """Updates Telegram still holds (not confirmed by an offset past them)."""
+        return [int(u["update_id"]) for u in self.call(lambda: self.api.pending_updates)]
+
+
+def toml(data: dict[str, dict[str, Any]]) -> str:
+    """The config sections as TOML (strings, numbers, booleans and lists of them)."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, list | tuple):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        text = str(v).replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{text}"'
+
+    lines: list[str] = []
+    for section, values in data.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {value(v)}" for key, v in values.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+class BotProcess:
+    """One `python -m bot.cli` subprocess; its stdout and stderr go to `log_path`."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.args = args
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.started_at = time.monotonic()
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def output(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL, then reap it (a zombie would still look alive to a lease check)."""
+        if self.alive():
+            os.kill(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(30)
+        self._log.close()
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM (a clean stop) and wait; the exit code."""
+        if self.alive():
+            self.popen.send_signal(signal.SIGTERM)
+        try:
+            return self.popen.wait(timeout)
+        finally:
+            if self.alive():
+                self.popen.kill()
+                self.popen.wait(10)
+            self._log.close()
+
+    def wait(self, timeout: float = 120) -> int:
+        try:
+            return self.popen.wait(timeout)
+        finally:
+            self._log.close()
+
+
+class BotWorld:
+    """A data folder, a config.toml and the processes started on them (see the module doc)."""
+
+    def __init__(
+        self,
+        root: Path,
+        api: ApiThread,
+        knowledge: Path,
+        index: Path | None,
+        *,
+        database_url: str | None = None,
+        config: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self.root = root
+        self.api = api
+        self.data_dir = root / "var"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if index is not None:
+            # As `build-index` leaves it: var/index a link to a versioned folder beside it.
+            version = self.data_dir / ".index-v-fixture"
+            shutil.copytree(index.resolve(), version)
+            (self.data_dir / "index").symlink_to(version.name)
+        self.database_url = database_url or f"sqlite:///{self.data_dir / 'umkm.db'}"
+        sections: dict[str, dict[str, Any]] = {
+            "data": {"dir": str(self.data_dir)},
+            # No evaluation file: the copied index was trained without one.
+            "knowledge": {"dir": str(knowledge), "eval_file": str(root / "no-eval.yaml")},
+            "search": {"auto_rebuild": False},
+            "telegram": {"connect_timeout": 3.0, "read_timeout": 5.0},
+            "delivery": {"backoff_base": 0.2, "backoff_max": 1.0, "poll_interval": 0.2, "per_chat_interval": 0.0,
+                         "claim_seconds": 3.0, "read_timeout": 10.0},
+            "engagement": {"scheduler_interval": 0.5, "scheduler_lease_seconds": 30.0},
+        }  # fmt: skip
+        for section, values in (config or {}).items():
+            sections.setdefault(section, {}).update(values)
+        self.config = root / "config.toml"
+        self.config.write_text(toml(sections), encoding="utf-8")
+        self.processes: list[BotProcess] = []
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+        env.update(
+            TELEGRAM_BOT_TOKEN=self.api.token,
+            TELEGRAM_BASE_URL=self.api.base_url,
+            DATABASE_URL=self.database_url,
+            PYTHONUNBUFFERED="1",
+            PTB_TIMEDELTA="1",
+        )
+        env.update(extra)
+        return env
+
+    def spawn(self, *args: str, env: dict[str, str] | None = None) -> BotProcess:
+        """`python -m bot.cli --config <config> -v <args>`, not waited for."""
+        log = self.root / f"process-{len(self.processes) + 1}-{args[0]}.log"
+        process = BotProcess(["--config", str(self.config), "-v", *args], env or self.env(), log)
+        self.processes.append(process)
+        return process
+
+    def start(self, timeout: float = 120) -> BotProcess:
+        """`run` (polling), returned once it polls the fake server (the index is loaded, the
+        delivery worker and scheduler started)."""
+        since = self.api.mark()
+        process = self.spawn("run")
+
+        def polling() -> bool:
+            if not process.alive():
+                raise AssertionError(f"the bot exited with {process.popen.returncode}:\n{process.output()}")
+            return any(c.method == "getUpdates" for c in self.api.calls()[since:])
+
+        try:
+            wait_until(polling, timeout=timeout, what="the bot to poll", every=0.1)
+        except AssertionError:
+            process.kill()
+            raise
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.alive():
+                with contextlib.suppress(Exception):
+                    process.kill()
+
+    def outputs(self) -> str:
+        """Every process's output, for a failing test's report."""
+        return "\n".join(f"--- {p.log_path.name} (pid {p.pid})\n{p.output()}" for p in self.processes)
