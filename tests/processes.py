@@ -79,9 +79,17 @@ class ApiThread:
     def stop(self) -> None:
         try:
             self.run(self.api.stop(), timeout=10)
+            self.run(self._cancel_the_rest(), timeout=10)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)
+
+    async def _cancel_the_rest(self) -> None:
+        """Requests still delayed when the test ends (their client was killed)."""
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 120) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
@@ -240,7 +248,9 @@ class BotWorld:
             "telegram": {"connect_timeout": 3.0, "read_timeout": 5.0},
             "delivery": {"backoff_base": 0.2, "backoff_max": 1.0, "poll_interval": 0.2, "per_chat_interval": 0.0,
                          "claim_seconds": 3.0, "read_timeout": 10.0},
-            "engagement": {"scheduler_interval": 0.5, "scheduler_lease_seconds": 30.0},
+            # No quiet hours: a test must not depend on the time of day it runs at.
+            "engagement": {"scheduler_interval": 0.5, "scheduler_lease_seconds": 30.0, "quiet_start": "00:00",
+                           "quiet_end": "00:00"},
         }  # fmt: skip
         for section, values in (config or {}).items():
             sections.setdefault(section, {}).update(values)
