@@ -168,15 +168,16 @@ def toml(data: dict[str, dict[str, Any]]) -> str:
 
 
 class BotProcess:
-    """One `python -m bot.cli` subprocess; its stdout and stderr go to `log_path`."""
+    """One `python -m bot.cli` subprocess (or a test's wrapper of it); its stdout and stderr go
+    to `log_path`."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path, *, module: str = "bot.cli") -> None:
         self.args = args
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.started_at = time.monotonic()
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", module, *args], cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
 
     @property
@@ -270,10 +271,13 @@ class BotWorld:
         env.update(extra)
         return env
 
-    def spawn(self, *args: str, env: dict[str, str] | None = None) -> BotProcess:
-        """`python -m bot.cli --config <config> -v <args>`, not waited for."""
+    def spawn(self, *args: str, env: dict[str, str] | None = None, module: str = "bot.cli",
+              before: tuple[str, ...] = ()) -> BotProcess:
+        """`python -m <module> <before> --config <config> -v <args>`, not waited for; `module`
+        is bot.cli (umkm-bot) unless a test wraps it (tests/pausing_cli.py)."""
         log = self.root / f"process-{len(self.processes) + 1}-{args[0]}.log"
-        process = BotProcess(["--config", str(self.config), "-v", *args], env or self.env(), log)
+        process = BotProcess([*before, "--config", str(self.config), "-v", *args], env or self.env(), log,
+                             module=module)
         self.processes.append(process)
         return process
 
