@@ -29,6 +29,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -39,15 +40,23 @@ from typing import Any, TypeVar
 
 from tests.e2e.fake_bot_api import Call, FakeBotApi, FakeUser
 
-__all__ = ["ApiThread", "BotProcess", "BotWorld", "ROOT", "toml", "wait_until"]
+__all__ = ["ApiThread", "BotProcess", "BotWorld", "ROOT", "WEBHOOK_SECRET", "free_port", "toml", "wait_until"]
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent  # the checkout whose code the processes run
 # Not the e2e token: a process that reached a real Telegram by mistake would be refused.
 PROCESS_TOKEN = "987654321:AAProcessTestTokenForCrashRestart-xyz"
+WEBHOOK_SECRET = "process-test-webhook-secret"
 # Environment a test process may have that must not leak into a bot process.
 _SCRUB = ("DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL", "TELEGRAM_WEBHOOK_SECRET", "UMKM_DATA_DIR",
           "UMKM_ADMIN_TELEGRAM_IDS", "TELEGRAM_BOT_USERNAME")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for a webhook process to listen on)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def wait_until(check: Callable[[], T], *, timeout: float = 30, what: str = "condition", every: float = 0.05) -> T:
@@ -134,6 +143,12 @@ class ApiThread:
             lambda c: c.ok and c.params.get("chat_id") == chat_id and fragment in str(c.params.get("text", "")),
             timeout=timeout, count=count, since=since,
         )  # fmt: skip
+
+    def wait_delayed(self, method: str, *, count: int = 1, timeout: float = 60) -> None:
+        """Wait until `count` requests of `method` held back by `api.delay_method` have arrived
+        (the process is then inside that request: a good moment to kill it)."""
+        wait_until(lambda: self.call(lambda: sum(c.method == method for c in self.api.delayed)) >= count,
+                   timeout=timeout, what=f"a delayed {method} request")
 
     def texts_to(self, chat_id: int) -> list[str]:
         return self.call(self.api.sent_texts, chat_id)
@@ -255,6 +270,7 @@ class BotWorld:
         }  # fmt: skip
         for section, values in (config or {}).items():
             sections.setdefault(section, {}).update(values)
+        self.webhook = sections.get("telegram", {}).get("mode") == "webhook"
         self.config = root / "config.toml"
         self.config.write_text(toml(sections), encoding="utf-8")
         self.processes: list[BotProcess] = []
@@ -262,6 +278,7 @@ class BotWorld:
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
         env.update(
+            TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
             TELEGRAM_BOT_TOKEN=self.api.token,
             TELEGRAM_BASE_URL=self.api.base_url,
             DATABASE_URL=self.database_url,
@@ -282,18 +299,20 @@ class BotWorld:
         return process
 
     def start(self, timeout: float = 120) -> BotProcess:
-        """`run` (polling), returned once it polls the fake server (the index is loaded, the
-        delivery worker and scheduler started)."""
+        """`run`, returned once it polls the fake server, or in webhook mode (`[telegram] mode =
+        "webhook"` in the config) once it has set its webhook: the index is loaded, the delivery
+        worker and scheduler started."""
         since = self.api.mark()
         process = self.spawn("run")
+        ready = "setWebhook" if self.webhook else "getUpdates"
 
-        def polling() -> bool:
+        def serving() -> bool:
             if not process.alive():
                 raise AssertionError(f"the bot exited with {process.popen.returncode}:\n{process.output()}")
-            return any(c.method == "getUpdates" for c in self.api.calls()[since:])
+            return any(c.method == ready for c in self.api.calls()[since:])
 
         try:
-            wait_until(polling, timeout=timeout, what="the bot to poll", every=0.1)
+            wait_until(serving, timeout=timeout, what=f"the bot's first {ready}", every=0.1)
         except AssertionError:
             process.kill()
             raise

@@ -23,7 +23,7 @@ from bot.storage import Database, OutboxMessage, ReminderOccurrence, Repositorie
 from bot.storage.migrate import upgrade
 from bot.storage.models import ConversationState
 from tests.e2e.fake_bot_api import Call, FakeUser
-from tests.processes import ApiThread, BotWorld, wait_until
+from tests.processes import ApiThread, BotWorld, free_port, wait_until
 
 pytestmark = pytest.mark.slow  # each test starts two or three bot processes
 
@@ -46,10 +46,6 @@ def world(tmp_path: Path, api: ApiThread, built_index: tuple[Path, Path]) -> Ite
     print(world.outputs())  # shown when the test failed
 
 
-def _delivered(api: ApiThread, update_id: int) -> bool:
-    return api.call(lambda: any(q.delivered for q in api.api._queue if q.update_id == update_id))
-
-
 def test_an_update_killed_mid_handling_is_handled_after_the_restart_once(world: BotWorld, api: ApiThread) -> None:
     """PTB's Updater confirmed a batch (the next getUpdates offset) before handling it: a kill
     lost the message. Polling now confirms an update only once handled."""
@@ -57,7 +53,7 @@ def test_an_update_killed_mid_handling_is_handled_after_the_restart_once(world: 
     # Handling hangs in the "typing…" request, before the core has run.
     api.call(api.api.delay_method, "sendChatAction", 60, times=1)
     update_id = api.queue_text(USER, "cara daftar qris")
-    wait_until(lambda: _delivered(api, update_id), what="the update to be fetched")
+    api.wait_delayed("sendChatAction")
     polls = api.mark()
     api.wait_for("getUpdates", since=polls, count=2)  # it went on polling meanwhile
     assert update_id in api.pending_update_ids()  # not confirmed: it is not handled yet
@@ -68,6 +64,32 @@ def test_an_update_killed_mid_handling_is_handled_after_the_restart_once(world: 
     api.wait_text(USER.id, "QRIS")
     wait_until(lambda: update_id not in api.pending_update_ids(), what="the update to be confirmed")
     time.sleep(1.0)  # a second copy would arrive now
+    answers = [t for t in api.texts_to(USER.id) if "QRIS" in t]
+    assert len(answers) == 1, api.texts_to(USER.id)
+
+
+def test_a_webhook_update_killed_mid_handling_comes_again_and_is_handled_once(
+    tmp_path: Path, api: ApiThread, built_index: tuple[Path, Path]
+) -> None:
+    """The webhook answered 200 as soon as the update was queued: Telegram forgot it, and a kill
+    lost it. It now answers once the update is handled."""
+    port = free_port()
+    world = BotWorld(tmp_path / "bot", api, *built_index, config={
+        "telegram": {"mode": "webhook", "webhook_port": port, "webhook_public_url": f"http://127.0.0.1:{port}"}})  # fmt: skip
+    try:
+        bot = world.start()
+        api.call(api.api.delay_method, "sendChatAction", 60, times=1)
+        update_id = api.queue_text(USER, "cara daftar qris")
+        api.wait_delayed("sendChatAction")
+        assert update_id in api.pending_update_ids()  # no answer yet: Telegram keeps it
+        bot.kill()
+        world.start()  # the same port; Telegram sends the update again
+        api.wait_text(USER.id, "QRIS")
+        wait_until(lambda: update_id not in api.pending_update_ids(), what="the update to be taken")
+        time.sleep(1.0)  # a second copy would arrive now
+    finally:
+        world.stop_all()
+        print(world.outputs())
     answers = [t for t in api.texts_to(USER.id) if "QRIS" in t]
     assert len(answers) == 1, api.texts_to(USER.id)
 
@@ -101,9 +123,8 @@ def test_a_conversation_step_killed_before_or_after_its_commit_carries_on(world:
 
     # Killed before the step's transaction: nothing of it is written; it runs after the restart.
     api.call(api.api.delay_method, "sendChatAction", 60, times=1)
-    name = api.queue_text(USER, "Siti Aminah")
-    wait_until(lambda: _delivered(api, name), what="the name to be fetched")
-    api.wait_for("getUpdates", since=api.mark(), count=2)
+    api.queue_text(USER, "Siti Aminah")
+    api.wait_delayed("sendChatAction")
     bot.kill()
     user, state = _person(world, USER.id)
     assert user is not None and user.name is None
@@ -117,8 +138,8 @@ def test_a_conversation_step_killed_before_or_after_its_commit_carries_on(world:
     # (the update comes again and is skipped), and the person carries on where they are.
     api.call(api.api.delay_method, "sendMessage", 4, times=1, chat_id=USER.id)
     api.queue_text(USER, "kuliner")
-    wait_until(lambda: _person(world, USER.id)[1].data == {"field": "district"}, what="the sector step's commit")
-    time.sleep(0.5)  # the reply's request is at Telegram
+    api.wait_delayed("sendMessage")  # the reply's request is at Telegram
+    assert _person(world, USER.id)[1].data == {"field": "district"}  # committed before it left
     bot.kill()
     world.start()
     api.wait_text(USER.id, "kota/kabupaten")
