@@ -11,6 +11,13 @@
 
 `ApiThread` runs tests/e2e/fake_bot_api.FakeBotApi in an event loop of its own thread, so a
 synchronous test can queue updates and wait for calls while subprocesses talk to it over HTTP.
+To kill a process inside a request, delay that request at the fake server
+(`api.call(api.api.delay_method, "sendMessage", 60, times=1)`) and wait until it has arrived
+(`api.wait_delayed("sendMessage")`): no guessed sleeps.
+
+A webhook process: pass `config={"telegram": {"mode": "webhook", "webhook_port": free_port(),
+"webhook_public_url": "http://127.0.0.1:<port>"}}`; the fake server then POSTs queued updates to
+it (with WEBHOOK_SECRET), retrying until a 2xx, as Telegram does.
 `BotWorld` writes one config.toml (data folder, knowledge folder, short timeouts, the given
 overrides) and starts `python -m bot.cli` subprocesses from the worktree the tests run in (never
 the `umkm-bot` console script, which may belong to another checkout), with the fake server's URL

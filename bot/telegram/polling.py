@@ -166,15 +166,14 @@ async def serve_polling(
         stopping = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait({poller, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            stop.set()
-            await poller  # raises what stopped it (an invalid token)
         finally:
             stopping.cancel()
-            if not poller.done():
-                poller.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await poller
+            # A long poll in progress is abandoned: what it would fetch stays at Telegram.
+            poller.cancel()
+            [failure] = await asyncio.gather(poller, return_exceptions=True)
             await application.stop()  # handles the updates already queued
             await _confirm(application, handled, allowed_updates)
             if application.post_shutdown is not None:
                 await application.post_shutdown(application)
+        if isinstance(failure, Exception):
+            raise failure  # what stopped polling (an invalid token)
