@@ -22,7 +22,6 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
-from telegram import Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
@@ -72,10 +71,6 @@ class HandledUpdates:
         return len(self._unfinished)
 
 
-def _update_id(update: object) -> int | None:
-    return update.update_id if isinstance(update, Update) else None
-
-
 async def poll_until(
     application: Application,
     handled: HandledUpdates,
@@ -98,6 +93,7 @@ async def poll_until(
                 await asyncio.wait_for(stop.wait(), pause)
             if stop.is_set():
                 break
+        handled.changed.clear()  # from here on, a finished update wakes the wait below
         try:
             updates = await bot.get_updates(
                 offset=handled.offset,
@@ -126,7 +122,6 @@ async def poll_until(
         if not fresh and handled.waiting_behind:
             # Only updates already being handled came back (getUpdates did not wait): wait until
             # one finishes, or a little while for new ones, instead of spinning.
-            handled.changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(handled.changed.wait(), idle)
 
