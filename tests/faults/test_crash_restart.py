@@ -260,7 +260,9 @@ def test_a_broadcast_killed_while_sending_finishes_with_none_lost_and_none_twice
 # -- a reminder run --------------------------------------------------------------------------
 
 
-@pytest.mark.postgres
+# SQLite only: the kill-specific rules are the broadcast's (tested on both), and the scheduler's
+# exactly-once queuing on PostgreSQL is tested in-process (tests/coaching).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_reminder_occurrence_killed_in_its_run_is_sent_once(
     tmp_path: Path, api: ApiThread, built_index: tuple[Path, Path], database_url: str, seeded: Database
 ) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.config import Settings
 from bot.core import Conversation
 from bot.delivery import telegram_sender
@@ -33,6 +35,7 @@ def test_the_offset_waits_at_the_oldest_unfinished_update() -> None:
     assert handled.offset == 13
 
 
+@pytest.mark.slow
 @SQLITE_ONLY
 async def test_a_slow_update_is_confirmed_only_once_handled_while_others_go_ahead(
     settings: Settings, conversation: Conversation, fake_api: FakeBotApi
