@@ -2,10 +2,11 @@
 
     api = ApiThread().start()                      # FakeBotApi in a background event loop
     world = BotWorld(tmp_path, api, knowledge, index)  # a config.toml, a data folder, the index
-    bot = world.start("run")                       # python -m bot.cli --config … run, polling
+    bot = world.start()                            # python -m bot.cli --config … run (polling)
     api.queue_text(user, "/start"); api.wait_text(user.id, "UU PDP")
     bot.kill()                                     # SIGKILL: no clean stop of any kind
-    bot = world.start("run")                       # the same config and database, a new process
+    bot = world.start()                            # the same config and database, a new process
+    build = world.spawn("build-index", "--quiet")  # any other command; build.wait() for its code
     ...
     world.stop_all(); api.stop()
 
@@ -18,11 +19,14 @@ To kill a process inside a request, delay that request at the fake server
 A webhook process: pass `config={"telegram": {"mode": "webhook", "webhook_port": free_port(),
 "webhook_public_url": "http://127.0.0.1:<port>"}}`; the fake server then POSTs queued updates to
 it (with WEBHOOK_SECRET), retrying until a 2xx, as Telegram does.
+
 `BotWorld` writes one config.toml (data folder, knowledge folder, short timeouts, the given
 overrides) and starts `python -m bot.cli` subprocesses from the worktree the tests run in (never
 the `umkm-bot` console script, which may belong to another checkout), with the fake server's URL
-in TELEGRAM_BASE_URL, a token of their own, DATABASE_URL when given (PostgreSQL), and their
-output in a log file per process (`BotProcess.output()`, shown when a test fails).
+in TELEGRAM_BASE_URL, a token of their own, DATABASE_URL (SQLite in the data folder unless a
+PostgreSQL URL is given, e.g. from the `database_url` fixture), and their output in a log file
+per process (`BotProcess.output()`; `world.outputs()` is worth printing at teardown: pytest shows
+it when the test failed).
 
 The index is not built per process: `BotWorld` copies an index built once for the session
 (tests/conftest.py `built_index`, the fixture knowledge with the default encoder) into the data
