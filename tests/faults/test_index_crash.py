@@ -45,8 +45,9 @@ def test_a_killed_index_build_leaves_the_old_index_serving_and_the_next_one_swap
 
         # 1. Killed while it embeds: nothing is written yet; the running bot answers throughout.
         build = _paused_build(world, "embed", tmp_path / "embedding")
+        since = api.mark()
         api.queue_text(USER, "cara daftar qris")
-        api.wait_text(USER.id, "QRIS")
+        api.wait_text(USER.id, "QRIS", since=since)
         build.kill()
         assert link.resolve() == old
         assert not list(var.glob(".index-build-*"))
@@ -58,8 +59,9 @@ def test_a_killed_index_build_leaves_the_old_index_serving_and_the_next_one_swap
         assert (staging / "entries.json").is_file() and not (staging / MANIFEST_FILE).exists()
         bot.kill()
         bot = world.start()
+        since = api.mark()
         api.queue_text(USER, "cara ngitung hpp")
-        api.wait_text(USER.id, "HPP")
+        api.wait_text(USER.id, "HPP", since=since)
         build.kill()
         assert staging.is_dir()  # what the killed build left
         assert link.resolve() == old
@@ -90,12 +92,14 @@ def test_a_killed_index_build_leaves_the_old_index_serving_and_the_next_one_swap
         assert "unfinished index build" in build.output()
 
         # The bot that was running answers on; one started now loads the new index.
+        since = api.mark()
         api.queue_text(USER, "cara bikin nib")
-        api.wait_text(USER.id, "NIB")
+        api.wait_text(USER.id, "NIB", since=since)
         bot.kill()
         world.start()
+        since = api.mark()
         api.queue_text(USER, "kemasan kopi pakai valve")
-        api.wait_text(USER.id, "Kemasan kopi")
+        api.wait_text(USER.id, "Kemasan kopi", since=since)
     finally:
         world.stop_all()
         print(world.outputs())
