@@ -283,7 +283,7 @@ def test_a_reminder_occurrence_killed_in_its_run_is_sent_once(
     try:
         # The first member's request is at Telegram when the process dies; the second's chat
         # answers 502 until then (the row waits for a retry); the third's went through.
-        api.call(api.api.delay_method, "sendMessage", 5, times=1, chat_id=first)
+        api.call(api.api.delay_method, "sendMessage", 3, times=1, chat_id=first)
         api.call(api.api.fail_method, "sendMessage", 502, chat_id=second)
         bot = world.start()
         api.wait_text(third, "Jangan lupa catat omzet")
