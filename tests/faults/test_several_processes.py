@@ -305,7 +305,7 @@ async def _conversation(traffic: Traffic, n: int) -> None:
     await traffic.step(user, consent, ["Siapa nama Anda"], both if n % 4 == 1 else bot(1))
     await asyncio.to_thread(traffic.queue_broadcast, user)
     await traffic.step(user, traffic.text(user, want["name"]), ["bidang apa"], both if n % 2 == 0 else bot(2))
-    await traffic.step(user, traffic.text(user, "makanan"), ["kota/kabupaten"], both if n % 2 == 1 else bot(3))
+    await traffic.step(user, traffic.text(user, "makanan"), ["kota/kabupaten mana"], both if n % 2 == 1 else bot(3))
     if n % 5 == 0:  # the next reply to this chat fails: it goes to the outbox, a worker sends it
         api.fail_method("sendMessage", 502, "Bad Gateway", chat_id=user.id, times=1)
     await traffic.step(user, traffic.text(user, want["district"]), ["produk utama"], bot(4))
@@ -323,8 +323,16 @@ async def _conversation(traffic: Traffic, n: int) -> None:
 # Each step's reply, which must reach the chat exactly once.
 def _fragments(n: int) -> list[str]:
     want = _expected(n)
-    return ["UU PDP", "Siapa nama Anda", "bidang apa", "kota/kabupaten", "produk utama", f"Siap, {want['name']}",
+    return ["UU PDP", "Siapa nama Anda", "bidang apa", "kota/kabupaten mana", "produk utama", f"Siap, {want['name']}",
             f"tercatat: <b>{_rupiah(want['omzet'])}", f"tercatat: <b>{_rupiah(want['modal'])}", "Daftar QRIS"]  # fmt: skip
+
+
+def _dump(api: FakeBotApi, running: Deployment) -> str:
+    """Every Bot API call and every process's whole log, into a file next to the logs; its path."""
+    path = running.bots[0].log.with_name("calls.txt")
+    path.write_text(api.describe_calls(limit=100_000) + "\n" + "\n".join(
+        f"----- {p.name} -----\n{p.output()}" for p in running.all), encoding="utf-8")  # fmt: skip
+    return f"see {path}"
 
 
 @pytest.fixture
@@ -364,7 +372,7 @@ async def test_two_bots_and_two_workers_handle_each_update_once_and_send_each_me
     for n in range(USERS):
         texts = fake_api.sent_texts(_user(n).id)
         for fragment in _fragments(n):
-            assert sum(fragment in t for t in texts) == 1, (n, fragment, texts)
+            assert sum(fragment in t for t in texts) == 1, (n, fragment, texts, _dump(fake_api, deployment))
     # Every conversation ended where it should: profile, figures, no dialogue left open.
     with traffic.database.transaction() as session:
         for n in range(USERS):
