@@ -91,6 +91,7 @@ def _conversation(settings: Settings, conversation: Conversation, busy_timeout_m
 
 
 @SQLITE
+@pytest.mark.slow
 async def test_a_write_lock_shorter_than_the_busy_timeout_only_delays_the_reply(settings, conversation, fake_api: FakeBotApi, logbook) -> None:  # type: ignore[no-untyped-def]
     async with polling_bot(settings, conversation, fake_api):
         await consent(fake_api, SARI)
@@ -103,6 +104,7 @@ async def test_a_write_lock_shorter_than_the_busy_timeout_only_delays_the_reply(
 
 
 @SQLITE
+@pytest.mark.slow
 async def test_a_write_lock_longer_than_the_busy_timeout_is_retried_and_the_reply_arrives(settings, conversation, fake_api: FakeBotApi, logbook) -> None:  # type: ignore[no-untyped-def]
     # 1 s of busy timeout, four attempts: a 2.5 s lock makes the first two attempts give up.
     core = _conversation(settings, conversation, busy_timeout_ms=1000)
@@ -121,6 +123,7 @@ async def test_a_write_lock_longer_than_the_busy_timeout_is_retried_and_the_repl
 
 
 @SQLITE
+@pytest.mark.slow
 async def test_a_write_lock_outlasting_every_retry_gets_an_apology_and_a_redelivery_is_handled(settings, conversation, fake_api: FakeBotApi, logbook) -> None:  # type: ignore[no-untyped-def]
     # 0.5 s of busy timeout, four attempts (~2.2 s in all) against a 5 s lock.
     core = _conversation(settings, conversation, busy_timeout_ms=500)
@@ -231,6 +234,22 @@ async def test_a_connection_killed_mid_unit_of_work_is_retried_on_a_fresh_one(se
     assert _figures(core.database) == 1 and _claimed(core.database, update_id) == 1
     texts = fake_api.sent_texts(SARI.id)
     assert sum(RECORDED in t for t in texts) == 1 and not any(SORRY in t for t in texts)
+
+
+@POSTGRES
+async def test_pooled_connections_killed_between_updates_are_replaced_before_use(settings, named_core, postgres_admin_engine, fake_api: FakeBotApi, logbook) -> None:  # type: ignore[no-untyped-def]
+    core, name = named_core
+    async with polling_bot(settings, core, fake_api):
+        await consent(fake_api, SARI)
+        with postgres_admin_engine.connect() as connection:  # a server restart, a proxy's idle timeout
+            killed = connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                             "WHERE application_name = :name"), {"name": name}).all()  # fmt: skip
+        assert killed  # the pool kept at least one connection between the updates
+        update_id = fake_api.queue_text(SARI, RECORD)
+        await sent_to(fake_api, SARI.id, RECORDED, timeout=30)
+    # pool_pre_ping found the dead connections at checkout: not even a retry was needed.
+    assert not logbook.matching("retrying unit of work") and not logbook.matching("failed", logging.ERROR)
+    assert _figures(core.database) == 1 and _claimed(core.database, update_id) == 1
 
 
 def _queue_messages(database: Database, users: list[FakeUser], per_user: int) -> dict[str, int]:
