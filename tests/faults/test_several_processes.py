@@ -345,6 +345,8 @@ async def traffic(fake_api: FakeBotApi, deployment: Deployment, database_url: st
 
 async def test_two_bots_and_two_workers_handle_each_update_once_and_send_each_message_once(fake_api: FakeBotApi, deployment: Deployment, traffic: Traffic) -> None:  # type: ignore[no-untyped-def]
     ready = await _wait_ready(deployment)
+    await asyncio.sleep(1.0)  # the workers' first claims
+    at_start = {p.name: round(p.rss_mib(), 1) for p in deployment.all}
     started = time.monotonic()
     results = await asyncio.gather(*(_conversation(traffic, n) for n in range(USERS)), return_exceptions=True)
     failed = [(n, r) for n, r in enumerate(results) if isinstance(r, BaseException)]
@@ -360,7 +362,8 @@ async def test_two_bots_and_two_workers_handle_each_update_once_and_send_each_me
     elapsed = time.monotonic() - started
     rss = {p.name: round(p.rss_mib(), 1) for p in deployment.all}
     print(f"\nready after {ready:.1f}s; {len(traffic.update_ids)} updates ({traffic.duplicated} duplicates) "
-          f"and {len(traffic.broadcast)} broadcast messages in {elapsed:.1f}s; RSS MiB: {json.dumps(rss)}")  # fmt: skip
+          f"and {len(traffic.broadcast)} broadcast messages in {elapsed:.1f}s; "
+          f"RSS MiB when ready: {json.dumps(at_start)}, after the run: {json.dumps(rss)}")  # fmt: skip
     logs = deployment.logs()
 
     # Every update was handled, once: claimed once, each step's reply once, duplicates skipped.
