@@ -237,6 +237,29 @@ async def test_a_connection_killed_mid_unit_of_work_is_retried_on_a_fresh_one(se
 
 
 @POSTGRES
+async def test_a_connection_killed_while_a_refused_reply_is_queued_loses_no_reply(settings, named_core, postgres_admin_engine, fake_api: FakeBotApi, logbook) -> None:  # type: ignore[no-untyped-def]
+    core, name = named_core
+    async with polling_bot(settings, core, fake_api, delivery=True):
+        await consent(fake_api, SARI)
+        # Telegram refuses the reply (502): it goes to the outbox, and the connection dies just
+        # after the outbox INSERT, before that transaction commits.
+        fake_api.fail_method("sendMessage", 502, "Bad Gateway", chat_id=SARI.id, times=1)
+        killer = Killer(core.database.engine, postgres_admin_engine, name,
+                        lambda s: s.lstrip().startswith("INSERT INTO outbox"), after=True)  # fmt: skip
+        update_id = fake_api.queue_text(SARI, RECORD)
+        await killer.kill()
+        await sent_to(fake_api, SARI.id, RECORDED, timeout=30)  # the worker delivers it
+        await asyncio.sleep(1.0)
+    assert killer.killed == 1
+    assert logbook.matching("retrying unit of work after OperationalError")
+    assert not logbook.matching("failed", logging.ERROR)
+    texts = fake_api.sent_texts(SARI.id)
+    assert sum(RECORDED in t for t in texts) == 1 and not any(SORRY in t for t in texts)
+    assert _figures(core.database) == 1 and _claimed(core.database, update_id) == 1
+    assert count(core.database, OutboxMessage, OutboxMessage.kind == "reply", OutboxMessage.state == "sent") == 1
+
+
+@POSTGRES
 async def test_pooled_connections_killed_between_updates_are_replaced_before_use(settings, named_core, postgres_admin_engine, fake_api: FakeBotApi, logbook) -> None:  # type: ignore[no-untyped-def]
     core, name = named_core
     async with polling_bot(settings, core, fake_api):
