@@ -112,8 +112,9 @@ def _free_port() -> int:
 
 
 def _config(root: Path, name: str, port: int) -> Path:
-    """One process's config.toml: webhook mode on `port`, the outbox and the scheduler left to the
-    `worker` processes, short delivery timings; the data and knowledge folders shared."""
+    """One process's config.toml: webhook mode on `port` (behind one public URL, as behind a reverse
+    proxy), the outbox and the scheduler left to the `worker` processes, short delivery timings;
+    the data and knowledge folders shared."""
     path = root / f"{name}.toml"
     path.write_text(
         f"""
@@ -128,6 +129,7 @@ mode = "webhook"
 webhook_listen = "127.0.0.1"
 webhook_port = {port}
 webhook_path = "telegram"
+webhook_public_url = "https://umkm.example.org"
 connect_timeout = 5.0
 read_timeout = 10.0
 [delivery]
@@ -366,6 +368,9 @@ async def test_two_bots_and_two_workers_handle_each_update_once_and_send_each_me
           f"RSS MiB when ready: {json.dumps(at_start)}, after the run: {json.dumps(rss)}")  # fmt: skip
     logs = deployment.logs()
 
+    # Each bot registered the one public URL behind the proxy, with the secret.
+    hooks = [c.params for c in fake_api.calls_to("setWebhook") if c.ok]
+    assert [(h["url"], h["secret_token"]) for h in hooks] == [("https://umkm.example.org/telegram", SECRET)] * 2
     # Every update was handled, once: claimed once, each step's reply once, duplicates skipped.
     with traffic.database.transaction() as session:
         claimed = set(session.scalars(select(ProcessedUpdate.update_id)))
