@@ -405,3 +405,12 @@ async def test_two_bots_and_two_workers_handle_each_update_once_and_send_each_me
     for process in deployment.all:
         assert process.alive(), f"{process.name} died:\n{process.output()[-4000:]}"
         assert "Traceback" not in process.output(), f"{process.name}:\n{process.output()[-6000:]}"
+    # Stopped, each worker says what it did: together, every outbox row once.
+    shares = {}
+    for worker in deployment.workers:
+        assert worker.stop() == 0, worker.output()[-4000:]
+        [line] = [line for line in worker.output().splitlines() if "delivery worker" in line and "stopped:" in line]
+        shares[worker.name] = json.loads(line.split("stopped: ", 1)[1])
+    print(f"sent by each worker: { {name: stats['sent'] for name, stats in shares.items()} }")
+    assert sum(stats["sent"] for stats in shares.values()) == len(outbox), shares
+    assert not any(stats["uncertain"] or stats["failed"] for stats in shares.values()), shares
