@@ -39,7 +39,7 @@ SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 POSTGRES = pytest.mark.parametrize("database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)],
                                    indirect=True)  # fmt: skip
 RECORD, RECORDED = "/catat omzet 2,5jt", "Rp2.500.000"
-SORRY = "coba lagi"  # the `error` template: "... silakan coba lagi sebentar lagi."
+SORRY = "kirim lagi"  # the `error` template: "... Silakan kirim lagi sebentar lagi."
 
 
 def _figures(database: Database) -> int:
