@@ -85,10 +85,10 @@ class Normalizer:
         words: list[str] = []
         for token in clean_text(text).split():
             replacement = self.slang.get(token)
-            if replacement is None and self.affixes:
-                root = informal_root(token, self.slang)
+            if replacement is None:
+                root = informal_root(token, self.slang) if self.affixes else token
                 replacement = self.slang.get(root, (root,))
-            words.extend(replacement or (token,))
+            words.extend(replacement)
         return words
 
     def tokens(self, text: str) -> list[str]:

@@ -14,7 +14,7 @@ from index.normalize import clean_text
         ("GMN Cara Daftar NIB??", "bagaimana cara daftar nib"),
         ("sy udh bkn pirt tp blm halal", "saya sudah bkn pirt tapi belum halal"),
         ("ga bs bayar krn dll", "tidak bisa bayar karena dan lain lain"),
-        ("piye carane gawe label", "bagaimana carane buat label"),
+        ("piye carane gawe label", "bagaimana cara buat label"),
         ("tolonggg kakkk", "tolong"),
         ("kue2 enak", "kue enak"),
         ("omset 2,5jt", "omzet 2 5jt"),
