@@ -39,9 +39,10 @@ class SearchSettings:
 @dataclass(frozen=True)
 class Targets:
     """Limits the thresholds must keep on the tuning questions (set a little inside the floors
-    the product promises, because the tuning half runs ahead of unseen questions)."""
+    the product promises, because the tuning half runs ahead of unseen questions: wrong answers
+    0.04 against a floor of 0.05, off-topic rejection 0.96 against 0.95)."""
 
-    max_wrong_answer: float = 0.03
+    max_wrong_answer: float = 0.04
     max_clarify: float = 0.06
     min_clarify_right: float = 0.9
     min_rejection: float = 0.96

@@ -33,6 +33,7 @@ from index.decision import (
     Thresholds,
     choose_thresholds,
     fit,
+    fit_gate,
 )
 from index.dense import DenseIndex
 from index.embedder import Embedder
@@ -178,12 +179,24 @@ def train(
     models: dict[str, DecisionModel] = {}
     for mode, rows in collected.items():
         features, question_features = CANDIDATE_FEATURES[mode], QUESTION_FEATURES[mode]
-        examples = [e for _, e, _ in rows]
-        model = fit(examples, features, question_features)
+        model = fit_two_stage(rows, features, question_features)
         models[mode] = model.with_thresholds(
             choose_thresholds(out_of_fold(rows, features, question_features), targets) if rows else Thresholds()
         )
     return models
+
+
+def fit_two_stage(
+    rows: list[tuple[TrainingQuestion, Example, tuple[str, ...]]],
+    features: tuple[str, ...],
+    question_features: tuple[str, ...],
+) -> DecisionModel:
+    """The candidate model on the domain questions, then the scope gate on all of them."""
+    domain = [bool(q.answers) for q, _, _ in rows]
+    examples = [e for _, e, _ in rows]
+    model = fit([e for e, inside in zip(examples, domain, strict=True) if inside] or examples, features,
+                question_features)
+    return fit_gate(model, examples, domain)
 
 
 def out_of_fold(
@@ -199,7 +212,7 @@ def out_of_fold(
         # Dev questions keep the fold their scope feature was cross-fitted in.
         held = {n for position, n in enumerate(tuning)
                 if (rows[n][0].fold - FOLDS if rows[n][0].fold >= FOLDS else position) % folds == fold}
-        model = fit([e for n, (_, e, _) in enumerate(rows) if n not in held], features, question_features)
+        model = fit_two_stage([row for n, row in enumerate(rows) if n not in held], features, question_features)
         for n in sorted(held):
             predictions.append(predict(model, rows[n][0], rows[n][1]))
     return predictions
@@ -213,6 +226,7 @@ def predict(model: DecisionModel, question: TrainingQuestion, example: Example) 
         tuple(float(probabilities[i]) for i in order),
         tuple(int(i) in example.positives for i in order),
         bool(question.answers),
+        model.gate(example.candidates, example.question, probabilities),
     )
 
 
