@@ -30,7 +30,7 @@ def test_expand_slang_and_clean(text: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("rendemen kuwi opo, ngitunge piye", "rendemen kuwi apa hitung bagaimana"),  # Javanese -e, ng- = h
+        ("rendemen kuwi opo, ngitunge piye", "rendemen itu apa hitung bagaimana"),  # Javanese -e, ng- = h
         ("koperasiku durung rat, akibate opo", "koperasi belum rat akibat apa"),  # -ku, -e
         ("udh iklan tp rugi, matiin apa terusin", "sudah iklan tapi rugi mati apa terus"),  # Jakarta -in
         ("ndaftar halal tanpa mbayar", "daftar halal tanpa bayar"),  # nasal prefixes
