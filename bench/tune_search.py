@@ -91,6 +91,8 @@ def main() -> None:
     parser.add_argument("config", nargs="?", default=str(ROOT / "config.toml"))
     parser.add_argument("--model", help="encoder to tune for (default: the config's)")
     parser.add_argument("--write", action="store_true", help="write the winner to tuned.toml and config.toml, rebuild")
+    parser.add_argument("--report", default="dev,test",
+                        help="splits to report after rebuilding (dev: do not look at the test half while tuning)")
     args = parser.parse_args()
     settings = load_settings(args.config)
     if args.model:
@@ -146,7 +148,7 @@ def main() -> None:
     print("\n| split | mode | Hit@1 | Hit@3 | MRR | direct-correct | clarify | right among options | "
           "wrong answer | wrong refusal | off-topic rejected |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for split in ("dev", "test"):
+    for split in args.report.split(","):
         for mode in MODES:
             m = evaluate(index, eval_set.only(split), mode)
             print(f"| {split} | {mode} | {m.hit1:.3f} | {m.hit3:.3f} | {m.mrr:.3f} | {m.direct_correct:.3f} | "

@@ -231,6 +231,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         from bot.delivery import telegram_sender
         from bot.delivery.service import BackgroundDelivery
         from bot.telegram.app import ALLOWED_UPDATES, build_application, silence_token_logging
+        from bot.telegram.polling import HandledUpdates, serve_polling
 
         silence_token_logging()
         background = BackgroundDelivery(
@@ -239,7 +240,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             telegram_sender(settings, token) if settings.delivery.in_process else None,
             scheduler=settings.engagement.in_process,
         )
-        application = build_application(settings, app.conversation, token, background)
+        handled = HandledUpdates()
+        application = build_application(settings, app.conversation, token, background, handled)
         if settings.telegram.mode == "webhook":
             from bot.telegram.runner import run_webhook
 
@@ -253,7 +255,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
                 dashboard = Dashboard(settings, app.database, token)
             run_webhook(application, settings, secret, dashboard)
         else:
-            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+            from bot.telegram.runner import run_until_signal
+
+            # Not PTB's run_polling: its Updater confirms updates before they are handled.
+            run_until_signal(
+                lambda stop: serve_polling(application, handled, stop, allowed_updates=ALLOWED_UPDATES)
+            )
         return 0
     finally:
         app.close()

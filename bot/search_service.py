@@ -7,9 +7,13 @@ encoder itself. Index code is imported inside the functions for the same reason.
 
 from __future__ import annotations
 
+import fcntl
+import shutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Settings
@@ -18,7 +22,11 @@ from index.embedder import load_embedder as load_encoder
 from index.errors import IndexUnavailable
 
 if TYPE_CHECKING:
+    from index.entries import Entry
     from index.search import SearchIndex
+
+# Beside the index link in the data folder; held while a build runs (see build_lock).
+BUILD_LOCK_FILE = ".index-build.lock"
 
 
 def load_embedder(settings: Settings) -> Embedder:
@@ -34,13 +42,52 @@ def _training(settings: Settings) -> str:
 
 def build(settings: Settings, embedder: Embedder, *, progress: bool = True) -> int:
     """Build the index (and train the answer decision) into the data folder; returns the number
-    of entries indexed."""
-    from tqdm import tqdm
-
+    of entries indexed. One build at a time per data folder; what a killed build left behind is
+    removed first. Until the new index is complete, the old one stays in place and in use."""
     from index.entries import load_knowledge
-    from index.store import build_index
 
     entries = load_knowledge(settings.knowledge.dir)
+    with build_lock(settings.index_dir.parent):
+        removed = remove_abandoned_builds(settings.index_dir)
+        if removed:
+            print(f"removed {len(removed)} unfinished index build(s) left by a stopped process", file=sys.stderr)
+        _build(settings, embedder, entries, progress=progress)
+    return len(entries)
+
+
+@contextmanager
+def build_lock(folder: Path) -> Iterator[None]:
+    """One index build at a time in a data folder (a second waits for the first). The lock is a
+    flock on a file beside the index, so the system drops it when its holder dies, even killed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / BUILD_LOCK_FILE).open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def remove_abandoned_builds(index_dir: Path) -> list[Path]:
+    """What a build killed midway left beside `index_dir`: its staging folder (index/store.py
+    writes a new index into `.index-build-*`, then publishes it with one rename) and a swap link
+    it had not renamed yet. Call it only under `build_lock`: no build is running then. The index
+    that `index_dir` points to is never touched."""
+    parent = index_dir.parent
+    leftovers = [p for p in parent.glob(".index-build-*") if p.is_dir() and not p.is_symlink()]
+    leftovers += [p for p in parent.glob(f".{index_dir.name}.swap-*") if p.is_symlink()]
+    for path in leftovers:
+        if path.is_symlink():
+            path.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+    return leftovers
+
+
+def _build(settings: Settings, embedder: Embedder, entries: list[Entry], *, progress: bool) -> None:
+    from tqdm import tqdm
+
+    from index.store import build_index
 
     def bar(batches: Iterable[list[str]], total: int) -> Iterable[list[str]]:
         return tqdm(batches, total=total, desc="Embedding passages", unit="batch", disable=not progress)
@@ -55,7 +102,6 @@ def build(settings: Settings, embedder: Embedder, *, progress: bool = True) -> i
         eval_file=settings.knowledge.eval_file,
         targets=settings.decision_targets(),
     )
-    return len(entries)
 
 
 def open_index(

@@ -71,6 +71,7 @@ class Normalizer:
     slang: dict[str, tuple[str, ...]]
     stopwords: frozenset[str]
     small_talk: frozenset[str] = frozenset()
+    affixes: bool = True  # undo Javanese / Jakarta affixes of unknown words
 
     @classmethod
     def default(cls) -> Normalizer:
@@ -78,10 +79,16 @@ class Normalizer:
         return _default_normalizer()
 
     def expand(self, text: str) -> list[str]:
-        """Clean the text and replace slang tokens by standard Indonesian words."""
+        """Clean the text and replace slang tokens by standard Indonesian words; an unknown word
+        with a Javanese or Jakarta affix (regane, ngitunge, disiapke, koperasiku, matiin,
+        ndaftar) becomes the known word inside it (see `informal_root`)."""
         words: list[str] = []
         for token in clean_text(text).split():
-            words.extend(self.slang.get(token, (token,)))
+            replacement = self.slang.get(token)
+            if replacement is None:
+                root = informal_root(token, self.slang) if self.affixes else token
+                replacement = self.slang.get(root, (root,))
+            words.extend(replacement)
         return words
 
     def tokens(self, text: str) -> list[str]:
@@ -105,7 +112,7 @@ class Normalizer:
     def dense_text(self, text: str) -> str:
         """What the sentence encoder sees: cleaned but not slang-expanded, because the model
         knows English and Indonesian words and the slang map turns English into Indonesian."""
-        return clean_text(text[:MAX_QUERY_CHARS])
+        return " ".join(self.expand(text[:MAX_QUERY_CHARS]))
 
     def normalized(self, text: str) -> str:
         """One string form of the expanded text, used as the cache key and recorded per question."""
@@ -119,6 +126,64 @@ def _default_normalizer() -> Normalizer:
         stopwords=_load_words(_read_data("stopwords.txt")),
         small_talk=_load_words(_read_data("small_talk.txt")),
     )
+
+
+# Javanese / Jakarta suffixes of an unknown word, tried longest first: regane, usahane -> -ne;
+# modale, ngitunge -> -e; disiapke -> -ke; koperasiku, pisangmu -> -ku/-mu; matiin, siapin -> -in.
+_SUFFIXES = ("ne", "ke", "ku", "mu", "in", "e")
+# Nasal prefixes of spoken Javanese / Jakarta verbs and the letters they replace:
+# ngitung -> hitung, ngirim -> kirim, ngurus -> urus; nyari -> cari, nyapu -> sapu;
+# ndaftar -> daftar; mbayar -> bayar; nanya -> tanya.
+_PREFIXES = (("ng", ("h", "k", "")), ("ny", ("c", "s")), ("nd", ("d",)), ("mb", ("b",)), ("n", ("t",)),
+             ("m", ("p",)))
+_MIN_ROOT = 4
+
+
+def _known(word: str, slang: dict[str, tuple[str, ...]], stemmed: bool = True) -> bool:
+    if word in slang or word in _english_words():
+        return True
+    dictionary = _stemmer().delegatedStemmer.dictionary
+    return bool(dictionary.contains(word) or (stemmed and dictionary.contains(_stem(word))))
+
+
+@lru_cache(maxsize=65536)
+def _root(token: str, slang_id: int) -> str:
+    slang = _SLANG_BY_ID[slang_id]
+    if len(token) <= _MIN_ROOT or token.isdigit() or _known(token, slang, stemmed=False):
+        return token
+    stems = [token] + [token[: -len(s)] for s in _SUFFIXES if token.endswith(s) and len(token) - len(s) >= _MIN_ROOT]
+    for stem in stems[1:]:
+        if _known(stem, slang):
+            return stem
+    if _known(token, slang):
+        return token  # a standard derived word (membeli, penjualan): the stemmer knows it
+    for stem in stems:
+        for prefix, replaced in _PREFIXES:
+            if stem.startswith(prefix) and len(stem) > len(prefix) + 2:
+                for letters in replaced:
+                    candidate = letters + stem[len(prefix):]
+                    if len(candidate) >= _MIN_ROOT and _known(candidate, slang):
+                        return candidate
+    return token
+
+
+_SLANG_BY_ID: dict[int, dict[str, tuple[str, ...]]] = {}
+
+
+def informal_root(token: str, slang: dict[str, tuple[str, ...]]) -> str:
+    """The known word inside an unknown informal one, else the token itself. Known: a slang
+    token, a common English word, or a word (or the stem of one) of Sastrawi's Indonesian
+    dictionary. A word of the dictionary itself never changes; a suffix comes off when what is
+    left is known (koperasiku -> koperasi); a nasal prefix only of a word the stemmer does not
+    know either (membeli stays). Only words of five letters or more change, and only into a
+    known word of four or more: "kue", "kode" and "make" stay as they are."""
+    _SLANG_BY_ID.setdefault(id(slang), slang)
+    return _root(token, id(slang))
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    return _load_words(_read_data("english_words.txt"))
 
 
 @lru_cache(maxsize=1)
@@ -137,7 +202,7 @@ def _stem(word: str) -> str:
 def normalizer_data_hash() -> str:
     """Hash of the normaliser's data files: an index built with other lists is stale."""
     digest = hashlib.sha256()
-    for name in ("slang.tsv", "stopwords.txt"):
+    for name in ("slang.tsv", "stopwords.txt", "english_words.txt"):
         digest.update(_read_data(name).encode())
     digest.update(Path(__file__).read_bytes())
     return digest.hexdigest()

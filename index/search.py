@@ -173,13 +173,14 @@ class SearchIndex:
         if model is None:
             raise RuntimeError(f"this index has no decision model for mode {mode}; rebuild it")
         probabilities, _ = model.probabilities(candidates.features, candidates.question)
+        gate = model.gate(candidates.features, candidates.question, probabilities)
         order = sorted(range(len(candidates.entries)), key=lambda i: (-probabilities[i], i))
         ranked = [
             Hit(self.entries[candidates.entries[i]], float(probabilities[i]), candidates.cosine[i],
                 candidates.coverage[i])
             for i in order
         ]
-        decision, n_options = decide([h.score for h in ranked], model.thresholds)
+        decision, n_options = decide([h.score for h in ranked], model.thresholds, gate)
         options = tuple(ranked[:n_options]) if decision == "clarify" else ()
         top = ranked[0].score if ranked else 0.0
         if decision == "answer":
@@ -187,7 +188,8 @@ class SearchIndex:
         elif decision == "clarify":
             reason = "ambiguous"
         else:
-            reason = "out_of_scope" if candidates.scope < OUT_OF_SCOPE_BELOW else "low_confidence"
+            outside = gate < model.thresholds.scope or candidates.scope < OUT_OF_SCOPE_BELOW
+            reason = "out_of_scope" if outside else "low_confidence"
         return SearchResult(
             query, normalized, mode, decision == "answer", reason, tuple(ranked[:k]), candidates.scope,  # type: ignore[arg-type]
             decision, options, top,

@@ -38,10 +38,14 @@ class SearchSettings:
 
 @dataclass(frozen=True)
 class Targets:
-    """Limits the thresholds must keep on the tuning questions (set a little inside the floors
-    the product promises, because the tuning half runs ahead of unseen questions)."""
+    """Limits the thresholds must keep on the tuning questions, set inside the floors the product
+    promises (wrong <= 0.05, clarify <= 0.08, right among options >= 0.90, off-topic rejected
+    >= 0.95) by about 1.4 standard errors of each dev estimate, because the tuning half runs
+    ahead of unseen questions: wrong answers 0.04 (~690 domain questions), off-topic rejection
+    0.97 (~145 searched off-topic messages: one is 0.007), right among options 0.95 (only a few
+    tens of clarified questions)."""
 
-    max_wrong_answer: float = 0.03
+    max_wrong_answer: float = 0.04
     max_clarify: float = 0.06
-    min_clarify_right: float = 0.9
-    min_rejection: float = 0.96
+    min_clarify_right: float = 0.95
+    min_rejection: float = 0.97

@@ -128,7 +128,7 @@ def build_index(
     charngrams = CharNgramIndex.build([normalizer.content_text(p) for e in entries for p in dense_passages(e)],
                                       owners_list, len(entries))
     out_of_scope = read_out_of_scope(knowledge_dir)
-    scope = _scope_model(entries, out_of_scope, normalizer)
+    scope = _scope_model(entries, out_of_scope, normalizer, eval_file)
     decisions = train_decisions(entries, vectors, owners, out_of_scope, embedder, normalizer, settings,
                                 eval_file, targets)
 
@@ -207,17 +207,22 @@ def _sync(folder: Path) -> None:
         os.close(directory)
 
 
-def _scope_model(entries: list[Entry], out_of_scope: list[str], normalizer: Normalizer) -> ScopeModel | None:
+def _scope_model(
+    entries: list[Entry], out_of_scope: list[str], normalizer: Normalizer, eval_file: Path | None = None
+) -> ScopeModel | None:
     # Without written out-of-scope examples there is nothing to learn from: no scope check.
     if not out_of_scope:
         return None
     from index.scope import in_scope_texts
-    from index.training import SCOPE_TAGS
+    from index.training import SCOPE_TAGS, dev_scope_examples
 
     in_scope = [normalizer.normalized(text) for entry in entries for text in in_scope_texts(entry)]
     if SCOPE_TAGS:
         in_scope += [normalizer.normalized(tag) for entry in entries for tag in entry.tags]
-    return ScopeModel.train(in_scope, [normalizer.normalized(text) for text in out_of_scope])
+    dev_in, dev_out = dev_scope_examples(eval_file, entries)
+    in_scope += [normalizer.normalized(text) for text in dev_in]
+    out = [normalizer.normalized(text) for text in out_of_scope + dev_out]
+    return ScopeModel.train(in_scope, out)
 
 
 def read_manifest(index_dir: Path) -> dict[str, object]:

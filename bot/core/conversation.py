@@ -91,7 +91,14 @@ class Conversation:
         """Replies that could not be sent now (Telegram down, a broken connection, a rate limit
         that outlasted the retries) go to the outbox, for the worker to deliver when the fault
         clears, not before `wait_seconds` (Telegram's retry_after); how many were queued. Nothing
-        can be queued for someone who has not consented (nothing about them is stored)."""
+        can be queued for someone who has not consented (nothing about them is stored).
+
+        Retried like `handle` (a connection lost mid-way, a busy SQLite file): the update was
+        handled already, so failing here would lose its replies — and the apology would ask the
+        user to repeat what is already done. Queueing again is safe: the dedupe keys hold."""
+        return run_with_retry(lambda: self._queue_replies_once(user, replies, key, wait_seconds))
+
+    def _queue_replies_once(self, user: UserRef, replies: list[Reply], key: str, wait_seconds: float) -> int:
         not_before = self.now() + timedelta(seconds=wait_seconds) if wait_seconds > 0 else None
         with self.database.transaction() as session:
             repos = Repositories(session)
@@ -107,7 +114,11 @@ class Conversation:
             )
 
     def mark_blocked(self, user: UserRef) -> None:
-        """Telegram says this person blocked the bot: later sends skip them until they write."""
+        """Telegram says this person blocked the bot: later sends skip them until they write.
+        (Retried like `handle`; marking twice changes nothing.)"""
+        run_with_retry(lambda: self._mark_blocked_once(user))
+
+    def _mark_blocked_once(self, user: UserRef) -> None:
         with self.database.transaction() as session:
             stored = Repositories(session).users.get(user.channel, user.external_id)
             if stored is not None and stored.blocked_at is None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import json
 import logging
 import os
 import socket
@@ -205,7 +206,8 @@ class DeliveryWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; then finish the requests in flight and return. A failure
         (the database gone for longer than a few retries) is logged and the worker starts over
-        after a pause, so a bot process does not lose its worker silently."""
+        after a pause, so a bot process does not lose its worker silently. On the way out, what
+        this worker did is logged (INFO), so that the share of each of N workers can be seen."""
         pause = self.settings.poll_interval
         while not stop.is_set():
             try:
@@ -217,6 +219,7 @@ class DeliveryWorker:
                 log.debug("delivery worker failure", exc_info=True)
                 await _wait(stop, pause)
                 pause = min(pause * 2, 60.0)
+        log.info("delivery worker %s stopped: %s", self.name, json.dumps(self.stats.as_dict()))
 
     async def _run(self, stop: asyncio.Event) -> None:
         if not self.exclusive:

@@ -41,8 +41,16 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database)
 
 
-def make_engine(url: str | URL, *, sqlite_foreign_keys: bool = True, **kwargs: Any) -> Engine:
-    """An engine set up for this project; `sqlite_foreign_keys=False` is for migrations."""
+def make_engine(
+    url: str | URL,
+    *,
+    sqlite_foreign_keys: bool = True,
+    sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    **kwargs: Any,
+) -> Engine:
+    """An engine set up for this project; `sqlite_foreign_keys=False` is for migrations.
+    `sqlite_busy_timeout_ms` is how long a SQLite writer waits for another one's lock before
+    "database is locked" (which `run_with_retry` then retries a few times)."""
     url = make_url(url)
     # A database error's message would otherwise quote the statement's values (names, figures,
     # question texts), and the error handler logs it: personal data must not reach the logs.
@@ -52,7 +60,7 @@ def make_engine(url: str | URL, *, sqlite_foreign_keys: bool = True, **kwargs: A
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
-        _configure_sqlite(engine, foreign_keys=sqlite_foreign_keys)
+        _configure_sqlite(engine, foreign_keys=sqlite_foreign_keys, busy_timeout_ms=sqlite_busy_timeout_ms)
         return engine
     if url.get_backend_name() == "postgresql":
         # A connection dropped by a server restart or a proxy is replaced, not handed out.
@@ -60,7 +68,7 @@ def make_engine(url: str | URL, *, sqlite_foreign_keys: bool = True, **kwargs: A
     return create_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module (Python 3.11 has no
@@ -69,9 +77,9 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
-            _enable_wal(cursor)
+            _enable_wal(cursor, busy_timeout_ms)
         finally:
             cursor.close()
 
@@ -83,7 +91,7 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _enable_wal(cursor: Any) -> None:
+def _enable_wal(cursor: Any, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     """Switch the file to WAL, which lets readers run while one writer writes.
 
     The mode is stored in the file, so this only changes something once. The switch
@@ -91,7 +99,7 @@ def _enable_wal(cursor: Any) -> None:
     waiting on busy_timeout) while another connection, e.g. a second process starting
     up, holds one; so wait here.
     """
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + busy_timeout_ms / 1000
     while True:
         try:
             if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":

@@ -28,6 +28,7 @@ from bot.core import Conversation, Incoming
 from bot.core.messages import clean_text
 from bot.delivery.service import BackgroundDelivery
 from bot.rendering import LOCALES, label, render
+from bot.telegram.polling import HandledUpdates
 from bot.telegram.private import in_private_chat, outside_private_chat
 from bot.telegram.replies import CHANNEL, best_effort, send_replies, user_ref
 
@@ -51,11 +52,14 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    """Different users' updates run concurrently; one user's updates run in arrival order."""
+    """Different users' updates run concurrently; one user's updates run in arrival order.
+    `on_finished(update_id)` is called once an update's handling is over, replied or failed
+    (polling confirms it to Telegram only then, see bot/telegram/polling.py)."""
 
-    def __init__(self, max_concurrent_updates: int) -> None:
+    def __init__(self, max_concurrent_updates: int, on_finished: Callable[[int], None] | None = None) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: defaultdict[object, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.on_finished = on_finished
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _user_key(update)
@@ -66,6 +70,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         finally:
             if not lock.locked() and not getattr(lock, "_waiters", None):
                 self._locks.pop(key, None)
+            if self.on_finished is not None and isinstance(update, Update):
+                self.on_finished(update.update_id)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -148,10 +154,15 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def build_application(
-    settings: Settings, conversation: Conversation, token: str, background: BackgroundDelivery | None = None
+    settings: Settings,
+    conversation: Conversation,
+    token: str,
+    background: BackgroundDelivery | None = None,
+    handled: HandledUpdates | None = None,
 ) -> Application:
     """The python-telegram-bot Application with every handler wired; `background` (the outbox
-    worker and the scheduler) starts and stops with it."""
+    worker and the scheduler) starts and stops with it; `handled` learns when each update is
+    finished (for `serve_polling`)."""
 
     async def post_init(application: Application) -> None:
         if not settings.bot_username and application.bot.username:
@@ -184,7 +195,9 @@ def build_application(
         .media_write_timeout(max(t.read_timeout, 20.0))
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .rate_limiter(AIORateLimiter(max_retries=2))
-        .concurrent_updates(PerUserUpdateProcessor(t.concurrent_updates))
+        .concurrent_updates(
+            PerUserUpdateProcessor(t.concurrent_updates, None if handled is None else handled.finished)
+        )
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.core import Incoming
 from bot.core.callbacks import MAX_BYTES, decode, encode
 from bot.core.messages import split_message
 from bot.storage import ConversationState, QuestionLog, User
+from index import SearchIndex
+from index.decision import Thresholds
 from tests.core.conftest import Chat
 
 
@@ -100,7 +103,20 @@ def test_greeting_gets_a_greeting_and_is_not_logged_as_a_question(chat: Chat) ->
         assert session.scalars(select(QuestionLog)).all() == []
 
 
-def test_an_ambiguous_question_asks_which_one_best_first(chat: Chat) -> None:
+@pytest.fixture
+def cautious(search_index: SearchIndex, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The session's index with a cautious answer threshold, so that a question about several
+    subjects at once ("daftar nib qris hpp") is asked back rather than answered: on the six-entry
+    fixture the decision, trained on single-subject questions only, is sure enough to answer it."""
+    model = search_index.decisions["hybrid"]
+    monkeypatch.setitem(search_index.decisions, "hybrid",
+                        model.with_thresholds(Thresholds(0.9, 0.9, 0.05, model.thresholds.scope)))
+    search_index._cache.clear()
+    yield search_index
+    search_index._cache.clear()
+
+
+def test_an_ambiguous_question_asks_which_one_best_first(chat: Chat, cautious: SearchIndex) -> None:
     reply = chat.say("daftar nib qris hpp gmn caranya")[0]
     assert "Maksud Anda yang mana" in reply.text
     assert 2 <= len(reply.buttons) <= 3
@@ -246,7 +262,7 @@ def test_every_card_can_be_rated_also_from_a_related_or_topic_button(chat: Chat)
         assert (row.source, row.top_ids, row.feedback) == ("browse", ["nib-lewat-oss"], "down")
 
 
-def test_ask_json_decision_and_options_are_what_the_chat_shows(chat: Chat) -> None:
+def test_ask_json_decision_and_options_are_what_the_chat_shows(chat: Chat, cautious: SearchIndex) -> None:
     """The `ask --json` contract and the conversation read the same decision: an answer card for
     the same entry, the same options in the same order, or the honest "no answer"."""
     from bot.cli import result_json

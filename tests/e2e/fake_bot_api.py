@@ -994,6 +994,8 @@ class FakeBotApi:
         self.migrated_chats: dict[int, int] = {}
 
         self._delays: dict[str, list[_Delay]] = {}
+        # Requests held back by delay_method, as they arrived (they are in `calls` once answered).
+        self.delayed: list[Call] = []
         self._duplicates_left = 0  # updates getUpdates hands out twice (duplicate_updates)
 
         self._failures: dict[str, list[_Failure]] = {}
@@ -1199,7 +1201,8 @@ class FakeBotApi:
     ) -> None:
         """Answer the next ``times`` calls of ``method`` (``None``: all; with ``chat_id``: only
         those to that chat) only after ``seconds``; the call still takes effect (a client that
-        timed out meanwhile does not know whether it did)."""
+        timed out meanwhile does not know whether it did). Each is listed in ``delayed`` as soon
+        as it arrives."""
         remaining = float("inf") if times is None else float(times)
         self._delays.setdefault(self._canonical_name(method), []).append(
             _Delay(seconds, remaining, chat_id)
@@ -1534,6 +1537,7 @@ class FakeBotApi:
 
         delay = self._take_delay(name, params)
         if delay:
+            self.delayed.append(Call(name, params, files, 0, None, arrived_at=arrived_at))
             await asyncio.sleep(delay)
         failure = self._take_failure(name, params)
         if failure is not None and failure.drop == "before":

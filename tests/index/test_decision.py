@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from index.decision import (
     choose_thresholds,
     decide,
     fit,
+    fit_gate,
     load,
     save,
     tally,
@@ -124,3 +126,48 @@ def test_chosen_thresholds_keep_the_targets() -> None:
     # a stricter wrong-answer target can only cost direct answers
     strict = tally(predictions, choose_thresholds(predictions, Targets(0.02, 0.1, 0.5, 0.9)))
     assert strict.wrong_answer <= 0.02 and strict.direct_correct <= t.direct_correct
+
+
+def test_the_scope_gate_refuses_below_its_threshold_whatever_the_candidates_say() -> None:
+    gated = Thresholds(answer=0.6, clarify=0.8, option_floor=0.15, scope=0.5)
+    assert decide((0.9, 0.05), gated, gate=0.4) == ("none", 0)
+    assert decide((0.45, 0.4, 0.1), gated, gate=0.4) == ("none", 0)
+    assert decide((0.9, 0.05), gated, gate=0.6) == ("answer", 1)
+    assert decide((0.9, 0.05), RULE) == ("answer", 1)  # no gate: as before
+
+
+def test_gate_learns_domain_from_off_topic_and_survives_saving(tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    examples, domain = [], []
+    for _ in range(400):
+        inside = bool(rng.random() < 0.7)
+        q = np.array([rng.normal(2.0 if inside else -2.0)])  # the scope feature separates them
+        x = rng.normal(size=(4, 2))
+        examples.append(Example(x, q, (0,) if inside else ()))
+        domain.append(inside)
+    model = fit_gate(fit([e for e, d in zip(examples, domain, strict=True) if d], ("a", "b"), ("scope",)),
+                     examples, domain).with_thresholds(RULE)
+    gates = np.array([model.gate(e.candidates, e.question, model.probabilities(e.candidates, e.question)[0])
+                      for e in examples])
+    assert ((gates >= 0.5) == np.array(domain)).mean() > 0.95
+    save({"hybrid": model}, tmp_path)
+    loaded = load(tmp_path)["hybrid"]
+    e = examples[0]
+    p = loaded.probabilities(e.candidates, e.question)[0]
+    assert loaded.gate(e.candidates, e.question, p) == pytest.approx(gates[0])
+    # a model without a gate (an index built before the gate, or no off-topic examples) lets all through
+    assert fit_gate(model, examples[:10], [True] * 10).gate(e.candidates, e.question, p) == pytest.approx(gates[0])
+    assert fit(examples, ("a", "b"), ("scope",)).gate(e.candidates, e.question, p) == 1.0
+
+
+def test_tally_applies_the_gate_like_the_rule() -> None:
+    rng = np.random.default_rng(7)
+    predictions = [dataclasses.replace(p, gate=float(rng.random())) for p in _predictions(8)]
+    gated = Thresholds(answer=0.6, clarify=0.8, option_floor=0.15, scope=0.3)
+    t = tally(predictions, gated)
+    domain = [p for p in predictions if p.domain]
+    decisions = [decide(p.probabilities, gated, p.gate)[0] for p in domain]
+    assert t.direct_correct == pytest.approx(
+        sum(d == "answer" and p.correct[0] for d, p in zip(decisions, domain, strict=True)) / len(domain))
+    off = [p for p in predictions if not p.domain]
+    assert t.rejection == pytest.approx(sum(decide(p.probabilities, gated, p.gate)[0] == "none" for p in off) / len(off))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from index import Normalizer
@@ -14,7 +16,7 @@ from index.normalize import clean_text
         ("GMN Cara Daftar NIB??", "bagaimana cara daftar nib"),
         ("sy udh bkn pirt tp blm halal", "saya sudah bkn pirt tapi belum halal"),
         ("ga bs bayar krn dll", "tidak bisa bayar karena dan lain lain"),
-        ("piye carane gawe label", "bagaimana carane buat label"),
+        ("piye carane gawe label", "bagaimana cara buat label"),
         ("tolonggg kakkk", "tolong"),
         ("kue2 enak", "kue enak"),
         ("omset 2,5jt", "omzet 2 5jt"),
@@ -23,6 +25,27 @@ from index.normalize import clean_text
 )
 def test_expand_slang_and_clean(text: str, expected: str) -> None:
     assert Normalizer.default().normalized(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("rendemen kuwi opo, ngitunge piye", "rendemen itu apa hitung bagaimana"),  # Javanese -e, ng- = h
+        ("koperasiku durung rat, akibate opo", "koperasi belum rat akibat apa"),  # -ku, -e
+        ("udh iklan tp rugi, matiin apa terusin", "sudah iklan tapi rugi mati apa terus"),  # Jakarta -in
+        ("ndaftar halal tanpa mbayar", "daftar halal tanpa bayar"),  # nasal prefixes
+        ("nyari supplier", "cari pemasok"),
+        # standard words, short words and English stay as they are
+        ("membeli kue kode make penjualan", "membeli kue kode make penjualan"),
+    ],
+)
+def test_informal_affixes_of_unknown_words_come_off(text: str, expected: str) -> None:
+    assert Normalizer.default().normalized(text) == expected
+
+
+def test_affixes_can_be_switched_off() -> None:
+    normalizer = dataclasses.replace(Normalizer.default(), affixes=False)
+    assert normalizer.normalized("ngitunge") == "ngitunge"
 
 
 def test_tokens_drop_function_words_and_stem() -> None:

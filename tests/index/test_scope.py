@@ -43,23 +43,23 @@ def test_built_index_carries_the_scope_model(search_index: SearchIndex) -> None:
     assert refused.reason == "out_of_scope"
 
 
-def test_a_low_scope_probability_lowers_the_answer_probability(search_index: SearchIndex) -> None:
-    # The decision learned from data that an out-of-scope-looking message is less likely answered
-    # by the same match: only the scope feature moves here, the candidates stay.
+def test_a_low_scope_probability_lowers_the_gate(search_index: SearchIndex) -> None:
+    # The scope gate learned from data that an out-of-scope-looking message is less likely a
+    # business question with the same match: only the scope feature moves here, the candidates stay.
     model = search_index.decisions["hybrid"]
     question = "potongan qris brp persen"
     normalizer = search_index.normalizer
     pool = search_index.candidates(question, normalizer.normalized(question), normalizer.tokens(question),
                                    search_index.encode_query(question), "hybrid")
     position = model.question_features.index("scope_logit")
-    tops = []
+    gates = []
     for logit in (4.0, 0.0, -4.0):
         features = pool.question.copy()
         features[position] = logit
         probabilities, none = model.probabilities(pool.features, features)
-        tops.append(float(probabilities.max()))
+        gates.append(model.gate(pool.features, features, probabilities))
         assert probabilities.sum() + none == pytest.approx(1.0)
-    assert tops[0] > tops[1] > tops[2]
+    assert gates[0] > gates[1] > gates[2]
 
 
 def test_index_without_examples_has_no_scope_model(tmp_path: Path, built_index, embedder) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from index.normalize import Normalizer
 from index.scope import read_out_of_scope
 from index.search import SearchSettings
 from index.store import dense_passages
-from index.training import FOLDS, _fold_index, held_out_passages, training_set
+from index.training import DEV_FOLDS, FOLDS, _fold_index, held_out_passages, training_set
 from tests.fixture_knowledge import FIXTURE_ENTRIES, write_knowledge
 
 
@@ -79,3 +79,24 @@ def test_only_the_dev_half_of_the_eval_file_is_read(tmp_path: Path, embedder) ->
     assert [(q.text, q.answers) for q in dev] == [("bikin nib gratis ga", ("nib-lewat-oss",)), ("skor bola tadi", ())]
     assert not any("rahasia" in q.text for q in questions)
     assert len(FIXTURE_ENTRIES) == 6
+
+
+def test_dev_questions_teach_the_scope_check_cross_fitted(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    eval_file = tmp_path / "questions.yaml"
+    eval_file.write_text(yaml.safe_dump({
+        "domain": [{"q": f"zorblat nib nomor {n}", "ids": ["nib-lewat-oss"], "split": "dev"} for n in range(5)]
+        + [{"q": "rahasia test kopi", "ids": ["kemasan-kopi-valve"], "split": "test"}],
+        "off_topic": [{"q": f"quuxling skor bola {n}", "split": "dev"} for n in range(5)],
+    }), encoding="utf-8")
+    entries, parts, questions, normalizer = _parts(tmp_path, embedder, eval_file)
+    dev = [q for q in questions if q.source == "dev"]
+    assert {q.fold for q in dev} == set(range(FOLDS, FOLDS + DEV_FOLDS))  # dealt into their own folds
+    assert len(parts.dev_scope) == 10 and not any("rahasia" in t for _, t, _ in parts.dev_scope)
+    first = dev[0]
+    own = _fold_index(parts, set(), first.fold, embedder, normalizer, SearchSettings())
+    other = _fold_index(parts, set(), (first.fold - FOLDS + 1) % DEV_FOLDS + FOLDS, embedder, normalizer,
+                        SearchSettings())
+    assert own.scope is not None and other.scope is not None
+    text = normalizer.normalized(first.text)
+    # the fold that holds the question out has not learned it; another fold has
+    assert own.scope.probability(text) < other.scope.probability(text)

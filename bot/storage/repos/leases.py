@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -24,7 +26,9 @@ class LeaseRepository:
 
     def acquire(self, name: str, holder: str, ttl: timedelta, now: datetime | None = None) -> bool:
         """Take or renew the lease; True while `holder` has it. Another holder's lease is taken
-        over only after it expired, by a conditional UPDATE that exactly one process wins."""
+        over only after it expired, or at once when its holder was a process of this machine that
+        is gone (killed, then restarted: no waiting out the lease), by a conditional UPDATE that
+        exactly one process wins."""
         now = moment(now)
         until = now + ttl
         module = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
@@ -36,12 +40,11 @@ class LeaseRepository:
         ).first()
         if inserted is not None:
             return True
-        stmt = (
-            update(Lease)
-            .where(Lease.name == name)
-            .where((Lease.holder == holder) | (Lease.expires_at <= now))
-            .values(holder=holder, expires_at=until)
-        )
+        takeover = (Lease.holder == holder) | (Lease.expires_at <= now)
+        current = self.session.scalar(select(Lease.holder).where(Lease.name == name))
+        if current is not None and current != holder and holder_is_gone(current):
+            takeover = takeover | (Lease.holder == current)
+        stmt = update(Lease).where(Lease.name == name).where(takeover).values(holder=holder, expires_at=until)
         return rowcount(self.session.execute(stmt)) == 1
 
     def release(self, name: str, holder: str) -> None:
@@ -54,3 +57,24 @@ class LeaseRepository:
         if lease is None or lease.expires_at <= moment(now):
             return None
         return lease.holder
+
+
+def holder_is_gone(holder: str) -> bool:
+    """True when `holder` ("host:pid:…", as workers and schedulers name themselves) was a process
+    of this machine that no longer runs. Another machine's holder, or one that cannot be told,
+    counts as alive: its lease is waited out."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    here = socket.gethostname()
+    if not host or not pid_text.isdigit() or host not in (here, here[:40]):
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid() or pid <= 1:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: someone else's live process
+        return False
+    return False
