@@ -328,6 +328,7 @@ def run_bot(args: argparse.Namespace) -> None:
     from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
     from bot.telegram.app import ALLOWED_UPDATES, build_application, silence_token_logging
+    from bot.telegram.polling import serve_polling
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     errors = ErrorCount()
@@ -356,6 +357,7 @@ def run_bot(args: argparse.Namespace) -> None:
         from bot.search_service import open_index
         from bot.storage import Database
         from bot.storage.migrate import upgrade
+        from bot.telegram.polling import HandledUpdates
 
         upgrade(args.db)
         database = Database(args.db)
@@ -367,7 +369,8 @@ def run_bot(args: argparse.Namespace) -> None:
             conversation.handle(Incoming(ref, "button", data=encode("consent", "yes", "", "id")))
             conversation.handle(Incoming(ref, "command", command="batal"))
         background = BackgroundDelivery(settings, database, telegram_sender(settings, TOKEN))
-        application = build_application(settings, conversation, TOKEN, background)
+        handled = HandledUpdates()
+        application = build_application(settings, conversation, TOKEN, background, handled)
 
     def stats() -> dict[str, Any]:
         out: dict[str, Any] = {"errors": errors.count, "first_errors": errors.first,
@@ -378,38 +381,49 @@ def run_bot(args: argparse.Namespace) -> None:
         return out
 
     async def main() -> None:
-        async with application:
-            await application.start()
-            if application.post_init is not None:
-                await application.post_init(application)  # what run_polling does before polling
-            await application.updater.start_polling(poll_interval=0, timeout=10, allowed_updates=ALLOWED_UPDATES)
+        limiter = application.bot.rate_limiter
+        overall = getattr(limiter, "_base_limiter", None)  # AIORateLimiter's 30 requests/s for the bot
+        sampler = Sampler()
+
+        async def handle(command: dict[str, Any]) -> dict[str, Any]:
+            if command["cmd"] == "profile":
+                if command["on"]:
+                    sampler.start()
+                else:
+                    sampler.stopped.set()
+                    sampler.report(Path(command["out"]))
+            if command["cmd"] == "forget" and args.kind == "real":
+                forget_questions(index)
+            elif command["cmd"] == "cap" and limiter is not None:
+                limiter._base_limiter = overall if command["on"] else None  # noqa: SLF001
+            return stats()
+
+        if args.kind == "real":
+            # As `umkm-bot run` polls: the project's loop that confirms an update once it is handled.
+            stop = asyncio.Event()
+            polling = asyncio.create_task(
+                serve_polling(application, handled, stop, allowed_updates=ALLOWED_UPDATES)
+            )
+            while not application.running and not polling.done():
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # post_init (the menu, the delivery worker) and the first poll
             print(json.dumps({"ready": True}), flush=True)
-
-            limiter = application.bot.rate_limiter
-            overall = getattr(limiter, "_base_limiter", None)  # AIORateLimiter's 30 requests/s for the bot
-
-            sampler = Sampler()
-
-            async def handle(command: dict[str, Any]) -> dict[str, Any]:
-                if command["cmd"] == "profile":
-                    if command["on"]:
-                        sampler.start()
-                    else:
-                        sampler.stopped.set()
-                        sampler.report(Path(command["out"]))
-                if command["cmd"] == "forget" and args.kind == "real":
-                    forget_questions(index)
-                elif command["cmd"] == "cap" and limiter is not None:
-                    limiter._base_limiter = overall if command["on"] else None  # noqa: SLF001
-                return stats()
-
             try:
                 await serve_commands(handle)
             finally:
-                await application.updater.stop()
-                await application.stop()
-                if application.post_shutdown is not None:
-                    await application.post_shutdown(application)
+                stop.set()
+                await polling
+        else:
+            async with application:  # the echo bot polls the framework's way (PTB's Updater)
+                await application.start()
+                await application.updater.start_polling(poll_interval=0, timeout=10,
+                                                        allowed_updates=ALLOWED_UPDATES)
+                print(json.dumps({"ready": True}), flush=True)
+                try:
+                    await serve_commands(handle)
+                finally:
+                    await application.updater.stop()
+                    await application.stop()
         if database is not None:
             database.dispose()
 
