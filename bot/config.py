@@ -80,6 +80,7 @@ class TelegramSection(_Section):
     bot_username: str = ""
     connect_timeout: float = Field(5.0, gt=0)
     read_timeout: float = Field(5.0, gt=0)
+    typing_after: float = Field(0.5, ge=0)
 
 
 class DeliverySection(_Section):

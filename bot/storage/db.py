@@ -125,6 +125,7 @@ class Database:
         # (p99 of seconds with 10 users). This process's transactions queue on a lock instead, and
         # the next starts as soon as the last one ends; other processes still wait on busy_timeout.
         self._sqlite_lock = threading.RLock() if self.engine.dialect.name == "sqlite" else None
+        self._sqlite_wait = engine_kwargs.get("sqlite_busy_timeout_ms", SQLITE_BUSY_TIMEOUT_MS) / 1000
 
     @property
     def dialect(self) -> str:
@@ -136,7 +137,7 @@ class Database:
         """A session in one transaction: committed on success, rolled back on exception."""
         lock = self._sqlite_lock
         # Waiting longer than busy_timeout goes on to SQLite, which then says "database is locked".
-        locked = lock is not None and lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        locked = lock is not None and lock.acquire(timeout=self._sqlite_wait)
         try:
             with self._sessions.begin() as session:
                 yield session

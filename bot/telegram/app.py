@@ -112,9 +112,12 @@ def to_incoming(update: Update) -> Incoming | None:
     return Incoming(ref, "media", media="other", text=caption)
 
 
-def make_handler(conversation: Conversation, on_queued: Callable[[], None] | None = None):  # type: ignore[no-untyped-def]
+def make_handler(  # type: ignore[no-untyped-def]
+    conversation: Conversation, on_queued: Callable[[], None] | None = None, *, typing_after: float = 0.0
+):
     """The one update handler: call the core in a worker thread (which claims the update id in
-    the same transaction), reply; `on_queued` wakes the in-process delivery worker."""
+    the same transaction), reply; `on_queued` wakes the in-process delivery worker. A text whose
+    answer takes longer than `typing_after` seconds shows "typing…" meanwhile."""
 
     async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not in_private_chat(update):
@@ -125,13 +128,17 @@ def make_handler(conversation: Conversation, on_queued: Callable[[], None] | Non
             return
         if update.callback_query is not None:
             await best_effort(update.callback_query.answer(), "answerCallbackQuery")
-        elif incoming.kind == "text" and update.effective_chat is not None:
-            await best_effort(
-                context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING), "sendChatAction"
-            )
-        # Encoding, FAISS and the database block: keep them off the event loop.
         queued = conversation.queued_units
-        replies = await asyncio.to_thread(conversation.handle, incoming, update.update_id)
+        # Encoding, FAISS and the database block: keep them off the event loop.
+        work = asyncio.ensure_future(asyncio.to_thread(conversation.handle, incoming, update.update_id))
+        if update.callback_query is None and incoming.kind == "text" and update.effective_chat is not None:
+            if typing_after > 0:
+                await asyncio.wait({work}, timeout=typing_after)
+            if not work.done():
+                await best_effort(
+                    context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING), "sendChatAction"
+                )
+        replies = await work
         if replies is None:
             log.info("update %s already handled; skipped", update.update_id)
             return
@@ -202,7 +209,9 @@ def build_application(
         .post_shutdown(post_shutdown)
         .build()
     )
-    handler = make_handler(conversation, None if background is None else background.wake)
+    handler = make_handler(
+        conversation, None if background is None else background.wake, typing_after=settings.telegram.typing_after
+    )
     application.add_handler(CallbackQueryHandler(handler))
     application.add_handler(MessageHandler(filters.ALL & ~filters.UpdateType.EDITED, handler))
     application.add_error_handler(on_error)

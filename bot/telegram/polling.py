@@ -80,20 +80,29 @@ async def poll_until(
     allowed_updates: Sequence[str] | None = None,
     idle: float = 0.5,
     retry_max: float = 30.0,
+    refetch_interval: float = 0.05,
 ) -> None:
     """Fetch updates into `application.update_queue` until `stop` is set; `handled` must be told
     when each update is finished (`PerUserUpdateProcessor(on_finished=handled.finished)`). Network
     errors and Telegram outages are retried with a growing pause; a 409 Conflict (another process
     polls, or a webhook is set) and an invalid token are logged and retried slowly / stop."""
     bot = application.bot
+    loop = asyncio.get_running_loop()
     pause = 0.0
+    last_fetch = float("-inf")
     while not stop.is_set():
+        if handled.waiting_behind and not pause:
+            # getUpdates then hands out every unfinished update again: fetching after each finished
+            # update downloads and parses them all each time (quadratic under load); at most one
+            # fetch per refetch_interval lets finishes arrive together.
+            pause = max(0.0, refetch_interval - (loop.time() - last_fetch))
         if pause:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)
             if stop.is_set():
                 break
         handled.changed.clear()  # from here on, a finished update wakes the wait below
+        last_fetch = loop.time()
         try:
             updates = await bot.get_updates(
                 offset=handled.offset,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 
 import aiohttp
 
@@ -47,7 +48,39 @@ async def test_without_consent_only_the_notice(running_bot, fake_api: FakeBotApi
     await _next_text(fake_api, fake_user, "persetujuan Anda")
 
 
-async def test_question_answered_with_typing_and_buttons(running_bot, fake_api: FakeBotApi, fake_user: FakeUser) -> None:  # type: ignore[no-untyped-def]
+async def test_question_answered_with_typing_and_buttons(settings, conversation, fake_api: FakeBotApi, fake_user: FakeUser) -> None:  # type: ignore[no-untyped-def]
+    settings.telegram.typing_after = 0  # "typing…" at once, however quick the answer
+    async with polling_bot(settings, conversation, fake_api):
+        await _question_answered_with_typing_and_buttons(fake_api, fake_user)
+
+
+async def test_quick_answer_without_typing(settings, conversation, fake_api: FakeBotApi, fake_user: FakeUser) -> None:  # type: ignore[no-untyped-def]
+    settings.telegram.typing_after = 10  # longer than any answer here, even on a busy machine
+    async with polling_bot(settings, conversation, fake_api):
+        fake_api.queue_text(fake_user, "qris bayar gak")
+        await _next_text(fake_api, fake_user, "QRIS")
+    assert not fake_api.calls_to("sendChatAction")
+
+
+async def test_slow_answer_shows_typing(settings, conversation, fake_api: FakeBotApi, fake_user: FakeUser) -> None:  # type: ignore[no-untyped-def]
+    settings.telegram.typing_after = 0.2
+    handle = conversation.handle
+
+    def slow_handle(*args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(1.0)  # a slow answer: the encoder on a busy machine
+        return handle(*args, **kwargs)
+
+    conversation.handle = slow_handle  # type: ignore[method-assign]
+    async with polling_bot(settings, conversation, fake_api):
+        fake_api.queue_text(fake_user, "gmn cara bikin nib di oss")
+        await _next_text(fake_api, fake_user, "Cara mengurus NIB")
+        typing = fake_api.calls_to("sendChatAction")
+        answer = fake_api.calls_to("sendMessage")[-1]
+        assert len(typing) == 1 and typing[0].params.get("action") == "typing"
+        assert typing[0].at < answer.at
+
+
+async def _question_answered_with_typing_and_buttons(fake_api: FakeBotApi, fake_user: FakeUser) -> None:
     fake_api.queue_text(fake_user, "gmn cara bikin nib di oss")
     card = await _next_text(fake_api, fake_user, "Cara mengurus NIB")
     await fake_api.wait_for("sendChatAction", lambda c: c.params.get("action") == "typing")
@@ -102,6 +135,7 @@ async def test_duplicate_update_is_handled_once(running_bot, fake_api: FakeBotAp
 async def test_rejected_non_essential_methods_do_not_stop_answers(settings, conversation, fake_api, fake_user) -> None:  # type: ignore[no-untyped-def]
     fake_api.fail_method("setMyCommands", error_code=400, description="Bad Request: nope")
     fake_api.fail_method("sendChatAction", error_code=400, description="Bad Request: nope")
+    settings.telegram.typing_after = 0
     async with polling_bot(settings, conversation, fake_api):
         fake_api.queue_text(fake_user, "qris bayar gak")
         await _next_text(fake_api, fake_user, "QRIS")
