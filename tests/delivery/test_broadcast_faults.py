@@ -6,7 +6,7 @@ none lost, none twice. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,6 +16,7 @@ from bot.coaching.quiet_hours import QuietHours
 from bot.storage import Database, Repositories, User
 from tests.delivery.conftest import states
 from tests.e2e.fake_bot_api import FAULTS, FakeBotApi
+from tests.seed import seed_cohort
 
 NOON = datetime.now(UTC).replace(hour=5, minute=0, second=0, microsecond=0)  # 12:00 WIB: not quiet hours
 FIRST_CHAT = 700_000
@@ -23,18 +24,7 @@ FIRST_CHAT = 700_000
 
 def _cohort_of(database: Database, size: int) -> int:
     """A coach and a WIB cohort of `size` consented members with Telegram chats 700000…"""
-    with database.transaction() as session:
-        repos = Repositories(session)
-        institution = repos.coaches.add_institution("Dinas")
-        coach_user, _ = repos.users.get_or_create("telegram", "699999")
-        repos.users.give_consent(coach_user, NOON)
-        coach = repos.coaches.add_coach(coach_user.id, institution.id, "Rina")
-        cohort = repos.cohorts.create(coach.id, "Sentra", "sentra", "Asia/Jakarta", "bcastcode")
-        for n in range(size):
-            user, _ = repos.users.get_or_create("telegram", str(FIRST_CHAT + n))
-            repos.users.give_consent(user, NOON)
-            repos.cohorts.join(cohort.id, user.id, None, at=NOON - timedelta(days=1))
-        return cohort.id
+    return seed_cohort(database, size, first_chat=FIRST_CHAT, code="bcastcode", at=NOON)
 
 
 def _broadcast(database: Database, cohort_id: int, text: str) -> int:

@@ -24,6 +24,7 @@ from bot.storage.migrate import upgrade
 from bot.storage.models import ConversationState
 from tests.e2e.fake_bot_api import Call, FakeUser
 from tests.processes import ApiThread, BotWorld, free_port, wait_until
+from tests.seed import seed_cohort
 
 pytestmark = pytest.mark.slow  # each test starts two or three bot processes
 
@@ -171,20 +172,7 @@ FIRST_CHAT = 800_000
 
 def _seed_cohort(database: Database, size: int) -> int:
     """A coach and a WIB cohort of `size` consented members with chats 800000…; the cohort id."""
-    now = utcnow()
-    with database.transaction() as session:
-        repos = Repositories(session)
-        institution = repos.coaches.add_institution("Dinas")
-        coach_user, _ = repos.users.get_or_create("telegram", "799999")
-        repos.users.give_consent(coach_user, now)
-        coach = repos.coaches.add_coach(coach_user.id, institution.id, "Rina")
-        cohort = repos.cohorts.create(coach.id, "Sentra", "sentra", "Asia/Jakarta", "crashcode")
-        for n in range(size):
-            user, _ = repos.users.get_or_create("telegram", str(FIRST_CHAT + n))
-            repos.users.give_consent(user, now)
-            repos.users.update_profile(user, name=f"Anggota {n}")
-            repos.cohorts.join(cohort.id, user.id, None, at=now - timedelta(days=1))
-        return cohort.id
+    return seed_cohort(database, size, first_chat=FIRST_CHAT, code="crashcode", at=utcnow())
 
 
 def _outbox(database: Database, **where: object) -> dict[int, OutboxMessage]:
