@@ -761,8 +761,9 @@ def report(args: argparse.Namespace, rows: list[dict[str, Any]], soaked: dict[st
                           f"1 thread {s['single']:.1f}) | {ratio:.2f} | {spread:.2f} | {errors}{detail} | "
                           f"{'PASS' if not failed else 'FAIL: ' + ', '.join(failed)} |"))
     print("\n".join(line for key, line in lines if key == "bot"))
-    print("\nThe same bot with the rate limiter's overall cap lifted (AIORateLimiter allows 30 requests/s, and "
-          "each question costs two: sendChatAction and sendMessage); same questions, same run:\n")
+    print("\nThe same bot with the rate limiter's overall cap lifted (AIORateLimiter allows Telegram's 30 "
+          "requests/s per bot: one sendMessage per answer, plus a sendChatAction when an answer takes longer "
+          "than [telegram] typing_after); same questions, same run:\n")
     print("| users | questions | bot q/s | p50 ms | p99 ms | echo bot q/s | search q/s (threads) | "
           "bot / min(echo, search) | p99 / p50 | errors | floors |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
