@@ -272,7 +272,8 @@ class BotWorld:
             # No evaluation file: the copied index was trained without one.
             "knowledge": {"dir": str(knowledge), "eval_file": str(root / "no-eval.yaml")},
             "search": {"auto_rebuild": False},
-            "telegram": {"connect_timeout": 3.0, "read_timeout": 5.0},
+            # "typing…" before a text is handled: tests hold a handling on its delayed request.
+            "telegram": {"connect_timeout": 3.0, "read_timeout": 5.0, "typing_after": 0},
             "delivery": {"backoff_base": 0.2, "backoff_max": 1.0, "poll_interval": 0.2, "per_chat_interval": 0.0,
                          "claim_seconds": 3.0, "read_timeout": 10.0},
             # No quiet hours: a test must not depend on the time of day it runs at.

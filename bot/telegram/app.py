@@ -117,7 +117,7 @@ def make_handler(  # type: ignore[no-untyped-def]
 ):
     """The one update handler: call the core in a worker thread (which claims the update id in
     the same transaction), reply; `on_queued` wakes the in-process delivery worker. A text whose
-    answer takes longer than `typing_after` seconds shows "typing…" meanwhile."""
+    answer takes longer than `typing_after` seconds shows "typing…" meanwhile (0: before handling it)."""
 
     async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not in_private_chat(update):
@@ -128,16 +128,17 @@ def make_handler(  # type: ignore[no-untyped-def]
             return
         if update.callback_query is not None:
             await best_effort(update.callback_query.answer(), "answerCallbackQuery")
+        chat = update.effective_chat
+        show_typing = update.callback_query is None and incoming.kind == "text" and chat is not None
+        if show_typing and typing_after <= 0:
+            await best_effort(context.bot.send_chat_action(chat.id, ChatAction.TYPING), "sendChatAction")
         queued = conversation.queued_units
         # Encoding, FAISS and the database block: keep them off the event loop.
         work = asyncio.ensure_future(asyncio.to_thread(conversation.handle, incoming, update.update_id))
-        if update.callback_query is None and incoming.kind == "text" and update.effective_chat is not None:
-            if typing_after > 0:
-                await asyncio.wait({work}, timeout=typing_after)
+        if show_typing and typing_after > 0:
+            await asyncio.wait({work}, timeout=typing_after)
             if not work.done():
-                await best_effort(
-                    context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING), "sendChatAction"
-                )
+                await best_effort(context.bot.send_chat_action(chat.id, ChatAction.TYPING), "sendChatAction")
         replies = await work
         if replies is None:
             log.info("update %s already handled; skipped", update.update_id)

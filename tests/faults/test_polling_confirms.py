@@ -41,6 +41,7 @@ async def test_a_slow_update_is_confirmed_only_once_handled_while_others_go_ahea
     settings: Settings, conversation: Conversation, fake_api: FakeBotApi
 ) -> None:
     settings.telegram.read_timeout = 10.0  # the slow request is waited for, not given up on
+    settings.telegram.typing_after = 0  # "typing…" before the handling, so that it holds the handling
     handled = HandledUpdates()
     background = BackgroundDelivery(settings, conversation.database, telegram_sender(settings, fake_api.token))
     application = build_application(settings, conversation, fake_api.token, background, handled)
