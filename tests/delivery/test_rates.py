@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.delivery import memory_gate, rate_gate, telegram_sender
 from bot.delivery.rate import rates_for
 from bot.storage import Database
-from tests.delivery.conftest import Enqueue, busiest_window, states
+from tests.delivery.conftest import Enqueue, busiest_window, server_window_allowance, states
 from tests.e2e.fake_bot_api import DEFAULT_TOKEN, FakeBotApi
 
 
@@ -82,8 +82,8 @@ async def test_the_global_rate_holds_in_every_second_at_the_server(database: Dat
     assert states(database) == {"sent": 40}
     times = fake_api.arrival_times()
     assert len(times) == 40
-    assert busiest_window(times) <= 10
-    assert times[-1] - times[0] <= 4.5  # and it does not dawdle: 40 at 10/s is about 3.7 s
+    assert busiest_window(times) <= server_window_allowance(10)
+    assert 2.9 <= times[-1] - times[0] <= 4.5  # 40 at 10/s: about 3.7 s, never under 3, and no dawdling
 
 
 @pytest.mark.parametrize(  # the shared rate lives in PostgreSQL
@@ -110,4 +110,6 @@ async def test_workers_on_postgresql_share_one_rate(database: Database, fake_api
             engine.dispose()
 
     assert all(r.sent > 0 for r in results) and sum(r.sent for r in results) == 30
-    assert busiest_window(fake_api.arrival_times()) <= 10
+    times = fake_api.arrival_times()
+    assert busiest_window(times) <= server_window_allowance(10)
+    assert times[-1] - times[0] >= 1.9  # 30 at 10/s over both workers: never under 2 s
