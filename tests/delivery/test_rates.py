@@ -83,7 +83,9 @@ async def test_the_global_rate_holds_in_every_second_at_the_server(database: Dat
     times = fake_api.arrival_times()
     assert len(times) == 40
     assert busiest_window(times) <= server_window_allowance(10)
-    assert 2.9 <= times[-1] - times[0] <= 4.5  # 40 at 10/s: about 3.7 s, never under 3, and no dawdling
+    # 40 at 10/s: about 3.8 s and never under 3; a worker that slept between its groups would take
+    # 10+ s (6 leaves room for a busy machine, where 4.6 s was seen).
+    assert 2.9 <= times[-1] - times[0] <= 6.0
 
 
 @pytest.mark.parametrize(  # the shared rate lives in PostgreSQL
