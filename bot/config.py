@@ -81,6 +81,7 @@ class TelegramSection(_Section):
     connect_timeout: float = Field(5.0, gt=0)
     read_timeout: float = Field(5.0, gt=0)
     typing_after: float = Field(0.5, ge=0)
+    connection_pool_size: int = Field(16, ge=1, le=256)
 
 
 class DeliverySection(_Section):

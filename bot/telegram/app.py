@@ -200,6 +200,9 @@ def build_application(
         .connect_timeout(t.connect_timeout)
         .read_timeout(t.read_timeout)
         .write_timeout(t.read_timeout)
+        .connection_pool_size(t.connection_pool_size)
+        # Waiting for a free connection is not a failure: with 64 updates at once, replies queue here.
+        .pool_timeout(t.read_timeout)
         .media_write_timeout(max(t.read_timeout, 20.0))
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .rate_limiter(AIORateLimiter(max_retries=2))

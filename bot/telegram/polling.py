@@ -20,10 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
+from telegram import Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
-from telegram.ext import Application
+from telegram.ext import Application, ExtBot
+from telegram.warnings import PTBUserWarning
 
 __all__ = ["HandledUpdates", "poll_until", "serve_polling"]
 
@@ -77,38 +81,42 @@ async def poll_until(
     stop: asyncio.Event,
     *,
     timeout: float = 10.0,
+    read_timeout: float = 5.0,
     allowed_updates: Sequence[str] | None = None,
-    idle: float = 0.5,
+    idle: float = 0.2,
     retry_max: float = 30.0,
-    refetch_interval: float = 0.05,
+    min_interval: float = 0.01,
 ) -> None:
     """Fetch updates into `application.update_queue` until `stop` is set; `handled` must be told
     when each update is finished (`PerUserUpdateProcessor(on_finished=handled.finished)`). Network
     errors and Telegram outages are retried with a growing pause; a 409 Conflict (another process
-    polls, or a webhook is set) and an invalid token are logged and retried slowly / stop."""
+    polls, or a webhook is set) and an invalid token are logged and retried slowly / stop.
+
+    While an update is unfinished, getUpdates hands it out again at once instead of waiting for new
+    ones, so the next fetch waits for one to finish (the offset may then move on), or `idle`
+    seconds for updates from other people, and at least `min_interval` after the last fetch. When
+    none is unfinished, the fetch long-polls (`timeout`) at once: a lone person's next message is
+    not held up."""
     bot = application.bot
     loop = asyncio.get_running_loop()
     pause = 0.0
     last_fetch = float("-inf")
+    brought_fresh = False
     while not stop.is_set():
-        if handled.waiting_behind and not pause:
-            # getUpdates then hands out every unfinished update again: fetching after each finished
-            # update downloads and parses them all each time (quadratic under load); at most one
-            # fetch per refetch_interval lets finishes arrive together.
-            pause = max(0.0, refetch_interval - (loop.time() - last_fetch))
+        if not pause and handled.waiting_behind:
+            if not brought_fresh:
+                await _first_of(handled.changed, stop, idle)
+            pause = max(0.0, min_interval - (loop.time() - last_fetch))
         if pause:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)
             if stop.is_set():
                 break
-        handled.changed.clear()  # from here on, a finished update wakes the wait below
+        handled.changed.clear()  # from here on, a finished update wakes the wait above
         last_fetch = loop.time()
+        long_poll = 0.0 if handled.waiting_behind else timeout
         try:
-            updates = await bot.get_updates(
-                offset=handled.offset,
-                timeout=0 if handled.waiting_behind else timeout,
-                allowed_updates=allowed_updates,
-            )
+            raw = await _get_updates(bot, handled.offset, long_poll, read_timeout + long_poll, allowed_updates)
         except InvalidToken:
             log.critical("Telegram refused the bot token; polling stops")
             raise
@@ -125,14 +133,46 @@ async def poll_until(
             log.warning("getUpdates failed (%s); polling again in %.0f s", type(exc).__name__, pause)
             continue
         pause = 0.0
-        fresh = [u for u in updates if handled.take(u.update_id)]
-        for update in fresh:
+        brought_fresh = False
+        for data in raw:
+            update_id = data.get("update_id") if isinstance(data, dict) else None
+            if not isinstance(update_id, int) or not handled.take(update_id):
+                continue  # one handed out again (already queued), or not an update at all
+            try:
+                update = Update.de_json(data, bot)
+            except Exception:  # a malformed update must not stop polling for everyone else
+                log.exception("update %s could not be read; it is skipped", update_id)
+                handled.finished(update_id)
+                continue
+            bot.insert_callback_data(update)
+            brought_fresh = True
             await application.update_queue.put(update)
-        if not fresh and handled.waiting_behind:
-            # Only updates already being handled came back (getUpdates did not wait): wait until
-            # one finishes, or a little while for new ones, instead of spinning.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(handled.changed.wait(), idle)
+
+
+async def _get_updates(
+    bot: ExtBot, offset: int | None, timeout: float, read_timeout: float, allowed_updates: Sequence[str] | None
+) -> list[Any]:
+    """getUpdates as raw JSON: the updates handed out again while an older one is unfinished are
+    recognised by their id, so only new ones are turned into `Update` objects (parsing them all on
+    every fetch cost more than the rest of polling under load)."""
+    kwargs: dict[str, Any] = {"offset": offset, "timeout": timeout, "allowed_updates": allowed_updates}
+    with warnings.catch_warnings():
+        # PTB asks to use get_updates for a known endpoint; it would parse every update it returns.
+        warnings.filterwarnings("ignore", message=r".*Bot\.getUpdates.*", category=PTBUserWarning)
+        result = await bot.do_api_request(
+            "getUpdates", api_kwargs={k: v for k, v in kwargs.items() if v is not None}, read_timeout=read_timeout
+        )
+    return result if isinstance(result, list) else []
+
+
+async def _first_of(event: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:
+    """Wait until `event` or `stop` is set, or `seconds` have passed."""
+    waits = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())}
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
 
 
 async def _confirm(application: Application, handled: HandledUpdates, allowed_updates: Sequence[str] | None) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +19,7 @@ from bot.delivery.service import BackgroundDelivery
 from bot.storage import Database
 from bot.storage.migrate import upgrade
 from bot.telegram.app import build_application
+from bot.telegram.polling import HandledUpdates, serve_polling
 from index import load_index, load_knowledge
 from index.entries import Entry, Source
 from index.store import build_index
@@ -85,27 +88,42 @@ def conversation(settings: Settings, long_index) -> Conversation:  # type: ignor
     database.dispose()
 
 
+_POLLING: weakref.WeakKeyDictionary[Application, asyncio.Task[None]] = weakref.WeakKeyDictionary()
+
+
+def still_polling(application: Application) -> bool:
+    """True while the Application runs and its polling loop (started by polling_bot) has not ended."""
+    serving = _POLLING.get(application)
+    return bool(application.running and serving is not None and not serving.done())
+
+
 @asynccontextmanager
 async def polling_bot(
     settings: Settings, conversation: Conversation, api: FakeBotApi, *, delivery: bool = False
 ) -> AsyncIterator[Application]:
-    """The real Application from build_application, long-polling the fake server; with
-    `delivery`, the real outbox worker and scheduler run inside it as in `umkm-bot run`.
-    Yields the Application (to check that it is still running)."""
+    """The real Application from build_application, polling the fake server with the loop
+    `umkm-bot run` uses (bot/telegram/polling.py); with `delivery`, the real outbox worker and
+    scheduler run inside it as in `umkm-bot run`. Yields the Application (to check that it is
+    still running)."""
     background = None
     if delivery:
         background = BackgroundDelivery(settings, conversation.database, telegram_sender(settings, api.token))
-    application = build_application(settings, conversation, api.token, background)
-    async with application:
-        await application.start()
-        await application.post_init(application)  # what run_polling does before polling
-        await application.updater.start_polling(poll_interval=0, timeout=1)
-        try:
-            yield application
-        finally:
-            await application.updater.stop()
-            await application.stop()
-            await application.post_shutdown(application)
+    handled = HandledUpdates()
+    application = build_application(settings, conversation, api.token, background, handled)
+    stop = asyncio.Event()
+    # Every kind of update, not only ALLOWED_UPDATES: tests send edits, channel posts and the like
+    # to check the handlers ignore what Telegram would only send if asked.
+    serving = asyncio.create_task(serve_polling(application, handled, stop, timeout=1))
+    _POLLING[application] = serving
+    while not application.running and not serving.done():
+        await asyncio.sleep(0.01)
+    try:
+        if serving.done():
+            serving.result()  # what kept it from starting
+        yield application
+    finally:
+        stop.set()
+        await serving
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from telegram.ext import ContextTypes, TypeHandler
 
 from bot.config import Settings
 from bot.core import Conversation
-from tests.e2e.conftest import polling_bot
+from tests.e2e.conftest import polling_bot, still_polling
 from tests.e2e.fake_bot_api import DEFAULT_TOKEN, FakeBotApi
 
 __all__ = ["BotThread"]
@@ -86,7 +86,7 @@ class BotThread:
         return bool(self._run(self._running()))
 
     async def _running(self) -> bool:
-        return bool(self.application.running and self.application.updater.running)
+        return still_polling(self.application)
 
     def settle(self, seconds: float = 0.5) -> None:
         """Let the worker deliver what the last updates queued for others."""

@@ -137,8 +137,9 @@ async def test_a_write_lock_outlasting_every_retry_gets_an_apology_and_a_redeliv
             # Nothing of the update was written, and it is not marked handled ...
             assert _figures(conversation.database) == 0 and _claimed(conversation.database, update_id) == 0
             assert logbook.matching(f"update {update_id} failed: OperationalError", logging.ERROR)
-            # ... so when Telegram hands it out again (the bot crashed before confirming it, or the
-            # user pressed "resend"), it is handled like new: once.
+        # ... so when Telegram hands it out again to the next process (this one died before
+        # confirming it), it is handled like new: once.
+        async with polling_bot(settings, core, fake_api):
             fake_api.queue_duplicate(update_id)
             await sent_to(fake_api, SARI.id, RECORDED, timeout=30)
             await asyncio.sleep(0.5)

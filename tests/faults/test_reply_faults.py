@@ -13,7 +13,7 @@ from telegram.ext import Application
 
 from bot.delivery.plain import html_to_plain
 from bot.storage import Database, OutboxMessage, ProcessedUpdate, QuestionLog, Repositories
-from tests.e2e.conftest import polling_bot
+from tests.e2e.conftest import polling_bot, still_polling
 from tests.e2e.fake_bot_api import FAULTS, FakeBotApi, FakeUser
 from tests.faults.conftest import SQLITE_ONLY, buttons, consent, count, eventually, sent_to, texts_to
 
@@ -23,7 +23,7 @@ QUESTION, ANSWER = "qris bayar gak", "Daftar QRIS"
 
 
 def _alive(application: Application) -> None:
-    assert application.running and application.updater is not None and application.updater.running
+    assert still_polling(application)
 
 
 def _calls_to(api: FakeBotApi, user: FakeUser, method: str = "sendMessage") -> list:  # type: ignore[type-arg]

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.storage import Database, Figure, ProcessedUpdate, QuestionLog
-from tests.e2e.conftest import polling_bot
+from tests.e2e.conftest import polling_bot, still_polling
 from tests.e2e.fake_bot_api import FAULTS, FakeBotApi, FakeUser
 from tests.faults.conftest import SQLITE_ONLY, consent, count, sent_to, texts_to
 
@@ -29,7 +29,7 @@ def _handed_out(api: FakeBotApi, update_id: int) -> int:
 @SQLITE_ONLY
 @pytest.mark.parametrize("fault", ["bad_gateway", "unavailable", "dropped", "rate_limited"])
 async def test_polling_recovers_by_itself_after_get_updates_failed_for_a_while(settings, conversation, fake_api: FakeBotApi, logbook, fault: str) -> None:  # type: ignore[no-untyped-def]
-    outage = 2.0
+    outage = 3.0  # the loop waits 1 s after a first failure, then 2 s: two refused polls at least
     async with polling_bot(settings, conversation, fake_api) as application:
         if fault == "dropped":
             fake_api.drop_connection("getUpdates", times=None, for_seconds=outage)
@@ -43,14 +43,15 @@ async def test_polling_recovers_by_itself_after_get_updates_failed_for_a_while(s
         update_id = fake_api.queue_text(SARI, "/bantuan")
         [answer] = await sent_to(fake_api, SARI.id, "Cara memakai", timeout=30)
         await asyncio.sleep(0.3)
-        assert application.running and application.updater.running
+        assert still_polling(application)
     refused = [c for c in fake_api.calls_to("getUpdates") if not c.ok]
     assert len(refused) >= 2  # it kept asking through the outage, with pauses in between
     assert answer.arrived_at >= started + outage - 0.1  # answered only once Telegram was back
-    assert _handed_out(fake_api, update_id) == 1 and texts_to(fake_api, SARI.id).count(answer.params["text"]) == 1
+    # Handed out again while it was being handled (not yet confirmed), yet answered once.
+    assert _handed_out(fake_api, update_id) >= 1 and texts_to(fake_api, SARI.id).count(answer.params["text"]) == 1
     assert count(conversation.database, ProcessedUpdate, ProcessedUpdate.update_id == update_id) == 1
-    if fault != "rate_limited":  # a 429 is waited out quietly (PTB logs it at DEBUG)
-        assert logbook.matching("Exception happened while polling for updates", logging.ERROR)
+    if fault != "rate_limited":  # a 429 is waited out quietly
+        assert logbook.matching("getUpdates failed", logging.WARNING)
 
 
 @SQLITE_ONLY
@@ -61,8 +62,8 @@ async def test_updates_taken_by_a_poll_whose_answer_was_lost_come_again_and_are_
         update_id = fake_api.queue_text(SARI, "/bantuan")
         await sent_to(fake_api, SARI.id, "Cara memakai")
         await asyncio.sleep(0.3)
-        assert application.running and application.updater.running
-    assert _handed_out(fake_api, update_id) == 2  # the server handed it out twice ...
+        assert still_polling(application)
+    assert _handed_out(fake_api, update_id) >= 2  # the server handed it out again ...
     assert sum("Cara memakai" in t for t in texts_to(fake_api, SARI.id)) == 1  # ... the bot answered once
 
 
@@ -83,15 +84,16 @@ async def test_a_duplicated_update_id_is_handled_once(settings, conversation, fa
             fake_api.queue_duplicate(update_id)
         fake_api.queue_text(SARI, "/bantuan")  # the same user's next update: handled after the copy
         await sent_to(fake_api, SARI.id, "Cara memakai")
-        assert application.running and application.updater.running
-    assert _handed_out(fake_api, update_id) == 2
+        assert still_polling(application)
+    assert _handed_out(fake_api, update_id) >= 2
     assert sum(reply in t for t in texts_to(fake_api, SARI.id)) == 1
     assert count(database, ProcessedUpdate, ProcessedUpdate.update_id == update_id) == 1
     if what == "question":
         assert count(database, QuestionLog) == 1
     else:
         assert count(database, Figure) == 1
-    assert logbook.matching(f"update {update_id} already handled; skipped")
+    # The copy is recognised by its id before it is queued (polling); a copy that reaches the
+    # core anyway (another process, after a restart) is skipped there: tests/faults/test_crash_restart.py.
 
 
 def _rename(database: Database, old: str, new: str) -> None:
@@ -115,7 +117,7 @@ async def test_a_failing_update_is_logged_with_its_id_answered_and_not_marked_ha
             _rename(database, "question_log_away", "question_log")
         fake_api.queue_text(SARI, QUESTION)
         await sent_to(fake_api, SARI.id, ANSWER)
-        assert application.running and application.updater.running
+        assert still_polling(application)
     [failure] = logbook.matching(f"update {update_id} failed:", logging.ERROR)
     assert "Error" in failure  # the exception's type, with its traceback
     errors = logbook.text(logging.WARNING)
