@@ -233,7 +233,7 @@ class SearchIndex:
         # rather than re-scoring it (exact and approximate indexes then give the same feature).
         floor = dense_ranked[-1][1] if dense_ranked else 0.0
         cosine = [dense_of.get(i, floor) for i in pool]
-        coverage = [self.lexical.coverage(tokens, i) for i in pool]
+        coverage = self.lexical.coverages(tokens, pool)
         scope_logit = self.scope.logit(normalized) if self.scope is not None else 0.0
         scope = _sigmoid(scope_logit) if self.scope is not None else 1.0
         english = english_share(query)
