@@ -216,7 +216,7 @@ def main() -> None:
     for n in scales:
         clones, dense, lexical, charngrams, stacked = scaled_parts(entries, vectors_by_entry, normalizer, n)
         index = SearchIndex(clones, dense, lexical, embedder, normalizer, search_settings, real.scope, charngrams,
-                            real.decisions)
+                            real.decisions, real.off_topic)
         cached = dict(query_vectors)
         for q in questions[:5]:  # first calls import and allocate lazily; time the warm path
             index.search(q, k=3)
@@ -263,7 +263,7 @@ def main() -> None:
 
     repeated = SearchIndex(real.entries, real.dense, real.lexical, embedder, normalizer,
                            dataclasses.replace(search_settings, cache_size=2048), real.scope, real.charngrams,
-                           real.decisions)
+                           real.decisions, real.off_topic)
     for q in questions:
         repeated.search(q)
     hits = timed(lambda q: repeated.search(q.upper() + "  "), questions)
