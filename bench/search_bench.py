@@ -3,6 +3,7 @@ per-stage costs, cold start and memory per encoder. Prints figures (medians, p99
 pass/fail.
 
 Run: .venv/bin/python bench/search_bench.py   (Markdown tables; takes several minutes)
+     --scales 1000,10000 times only those sizes; --no-cold-start skips the cold-start table.
 
 Scale copies: each real entry is cloned with a distinct synthetic word in its text (so BM25 and
 the n-grams see a bigger vocabulary) and its passage vectors jittered slightly (so FAISS searches
@@ -13,6 +14,7 @@ vector already computed: everything a warm answer costs besides the encoder.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 import statistics
@@ -170,6 +172,12 @@ def config_for(encoder: str) -> Path:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scales", default=",".join(str(n) for n in SCALES),
+                        help="comma-separated numbers of entries (default: %(default)s)")
+    parser.add_argument("--no-cold-start", action="store_true", help="skip the cold-start and memory table")
+    args = parser.parse_args()
+    scales = [int(n) for n in args.scales.split(",")]
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     settings = load_settings(ROOT / "config.toml")
     model = settings.search.model
@@ -205,10 +213,10 @@ def main() -> None:
     rss: dict[int, float] = {}
     profiles: dict[int, list[tuple[str, float]]] = {}
     recall_rows: list[str] = []
-    for n in SCALES:
+    for n in scales:
         clones, dense, lexical, charngrams, stacked = scaled_parts(entries, vectors_by_entry, normalizer, n)
         index = SearchIndex(clones, dense, lexical, embedder, normalizer, search_settings, real.scope, charngrams,
-                            real.decisions)
+                            real.decisions, real.off_topic)
         cached = dict(query_vectors)
         for q in questions[:5]:  # first calls import and allocate lazily; time the warm path
             index.search(q, k=3)
@@ -237,13 +245,14 @@ def main() -> None:
                 truth = {e for e, _ in exact.search(cached[q], 20)}
                 found += len(truth & {e for e, _ in approximate.search(cached[q], 20)})
                 total += len(truth)
-            recall_rows.append(f"| {n:,} | {dense.n_vectors:,} | {found / total:.4f} | "
+            recall_rows.append(f"| {n:,} | {dense.n_vectors:,} | {approximate.kind} | {found / total:.4f} | "
                                f"{statistics.median(exact_times):.2f} | {statistics.median(approx_times):.2f} |")
         del index, dense, lexical, charngrams, stacked
 
-    print("\nApproximate dense index (IVF, 8-bit codes, re-scored) against the exact scan, top-20 entries:\n")
-    print("| entries | passage vectors | recall@20 | exact p50 ms | approximate p50 ms |")
-    print("|---|---|---|---|---|")
+    print("\nApproximate dense index (ivf-fp16: inverted lists, half-precision codes; ivf-sq8: 8-bit codes, "
+          "re-scored) against the exact scan, top-20 entries:\n")
+    print("| entries | passage vectors | approximate index | recall@20 | exact p50 ms | approximate p50 ms |")
+    print("|---|---|---|---|---|---|")
     print("\n".join(recall_rows))
     for n, stages in profiles.items():
         print(f"\nWhere a warm hybrid answer's time goes at {n:,} entries (median ms per step, measured apart):\n")
@@ -254,7 +263,7 @@ def main() -> None:
 
     repeated = SearchIndex(real.entries, real.dense, real.lexical, embedder, normalizer,
                            dataclasses.replace(search_settings, cache_size=2048), real.scope, real.charngrams,
-                           real.decisions)
+                           real.decisions, real.off_topic)
     for q in questions:
         repeated.search(q)
     hits = timed(lambda q: repeated.search(q.upper() + "  "), questions)
@@ -263,6 +272,8 @@ def main() -> None:
     print("RSS of this process (all encoders' models + that scale's index loaded): "
           + ", ".join(f"{n:,} entries {mb:.0f} MB" for n, mb in rss.items()))
 
+    if args.no_cold_start:
+        return
     print("\nCold start (median of 5 fresh processes, interleaved with the encoder-alone runs) and peak "
           "memory, per encoder:\n")
     print("| encoder | encoder package alone: import + load + one encode s | process start to first answer "

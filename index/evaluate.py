@@ -20,6 +20,7 @@ class DomainQuestion(BaseModel):
     q: str = Field(min_length=1)
     ids: list[str] = Field(min_length=1)
     split: str = Field(pattern="^(dev|test)$")
+    part: str = ""  # "fresh": a test question written after the rest of the test half had been read
     lang: str = "id"
 
 
@@ -29,6 +30,7 @@ class OffTopicQuestion(BaseModel):
     model_config = ConfigDict(extra="forbid")
     q: str = Field(min_length=1)
     split: str = Field(pattern="^(dev|test)$")
+    part: str = ""
 
 
 class EvalSet(BaseModel):
@@ -39,9 +41,15 @@ class EvalSet(BaseModel):
     off_topic: list[OffTopicQuestion]
 
     def only(self, split: str | None) -> EvalSet:
-        """The questions of one split (None or 'all': every question)."""
+        """The questions of one split (None or 'all': every question); 'fresh': the test
+        questions of the fresh held-out part only."""
         if split in (None, "all"):
             return self
+        if split == "fresh":
+            return EvalSet(
+                domain=[q for q in self.domain if q.part == "fresh"],
+                off_topic=[q for q in self.off_topic if q.part == "fresh"],
+            )
         return EvalSet(
             domain=[q for q in self.domain if q.split == split],
             off_topic=[q for q in self.off_topic if q.split == split],

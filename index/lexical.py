@@ -119,12 +119,16 @@ class LexicalIndex:
 
     def coverage(self, query_tokens: list[str], entry: int) -> float:
         """Share of the query's idf mass that the entry contains (0..1)."""
+        return self.coverages(query_tokens, [entry])[0]
+
+    def coverages(self, query_tokens: list[str], entries: list[int]) -> list[float]:
+        """`coverage` of each of `entries` (the query's idf mass added up once)."""
         unique = set(query_tokens)
         if not unique:
-            return 0.0
+            return [0.0] * len(entries)
         total = sum(self._idf.get(t, self._unknown_idf) for t in unique)
-        present = sum(self._idf[t] for t in unique if t in self._doc_tokens[entry])
-        return present / total
+        known = [(t, self._idf[t]) for t in unique if t in self._idf]
+        return [sum(idf for t, idf in known if t in self._doc_tokens[entry]) / total for entry in entries]
 
     def save(self, folder: Path) -> None:
         """Plain arrays and JSON (no pickle)."""

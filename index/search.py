@@ -43,8 +43,8 @@ CANDIDATE_FEATURES: dict[Mode, tuple[str, ...]] = {
     "bm25": ("rank_rrank", "bm25_share", "bm25_log", "coverage", "coverage_gap"),
 }
 QUESTION_FEATURES: dict[Mode, tuple[str, ...]] = {
-    "hybrid": ("scope_logit", "english", "log_words", "unknown_share", "top_cosine"),
-    "dense": ("scope_logit", "english", "log_words", "top_cosine"),
+    "hybrid": ("scope_logit", "english", "log_words", "unknown_share", "top_cosine", "off_topic_cosine"),
+    "dense": ("scope_logit", "english", "log_words", "top_cosine", "off_topic_cosine"),
     "bm25": ("scope_logit", "english", "log_words", "unknown_share"),
 }
 
@@ -117,6 +117,7 @@ class SearchIndex:
         scope: ScopeModel | None = None,
         charngrams: CharNgramIndex | None = None,
         decisions: dict[str, DecisionModel] | None = None,
+        off_topic: np.ndarray | None = None,
     ) -> None:
         self.entries = entries
         self.by_id = {e.id: e for e in entries}
@@ -127,6 +128,9 @@ class SearchIndex:
         self.scope = scope
         self.charngrams = charngrams
         self.decisions = decisions or {}
+        # Vectors of written off-topic messages (knowledge/out_of_scope.txt and the dev half's):
+        # how close a question comes to one of them is a signal for the scope gate.
+        self.off_topic = off_topic if off_topic is not None and len(off_topic) else None
         self.settings = settings or SearchSettings()
         self._cache: LRUCache[tuple[str, int, str], SearchResult] = LRUCache(
             maxsize=max(1, self.settings.cache_size)
@@ -233,12 +237,13 @@ class SearchIndex:
         # rather than re-scoring it (exact and approximate indexes then give the same feature).
         floor = dense_ranked[-1][1] if dense_ranked else 0.0
         cosine = [dense_of.get(i, floor) for i in pool]
-        coverage = [self.lexical.coverage(tokens, i) for i in pool]
+        coverage = self.lexical.coverages(tokens, pool)
         scope_logit = self.scope.logit(normalized) if self.scope is not None else 0.0
         scope = _sigmoid(scope_logit) if self.scope is not None else 1.0
         english = english_share(query)
         log_words = math.log1p(len(tokens))
         top_cosine = dense_ranked[0][1] if dense_ranked else 0.0
+        off_topic_cosine = self.off_topic_cosine(vector)
 
         rows: list[list[float]] = []
         if mode == "hybrid":
@@ -272,14 +277,14 @@ class SearchIndex:
                     1.0 / char_rank[i] if i in char_rank else 0.0,
                 ])
             unknown = self._unknown_share(tokens)
-            question = [scope_logit, english, log_words, unknown, top_cosine]
+            question = [scope_logit, english, log_words, unknown, top_cosine, off_topic_cosine]
         elif mode == "dense":
             for position, _ in enumerate(pool):
                 rows.append([
                     1.0 / (position + 1), cosine[position], cosine[position] - _best_other(cosine, position),
                     cosine[position] - top_cosine,
                 ])
-            question = [scope_logit, english, log_words, top_cosine]
+            question = [scope_logit, english, log_words, top_cosine, off_topic_cosine]
         else:
             assert bm25_scores is not None
             bm25_top = bm25_ranked[0][1] if bm25_ranked else 0.0
@@ -296,6 +301,12 @@ class SearchIndex:
             cosine = [0.0] * len(pool)
         features = np.asarray(rows, dtype=np.float64).reshape(len(pool), len(CANDIDATE_FEATURES[mode]))
         return Candidates(pool, features, np.asarray(question, dtype=np.float64), cosine, coverage, scope)
+
+    def off_topic_cosine(self, vector: np.ndarray | None) -> float:
+        """The highest cosine between the question and a written off-topic message (0 without any)."""
+        if self.off_topic is None or vector is None:
+            return 0.0
+        return float((self.off_topic @ vector).max())
 
     def _unknown_share(self, tokens: list[str]) -> float:
         total, unknown = self.lexical.idf_mass(tokens)

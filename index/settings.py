@@ -48,4 +48,4 @@ class Targets:
     max_wrong_answer: float = 0.04
     max_clarify: float = 0.06
     min_clarify_right: float = 0.95
-    min_rejection: float = 0.97
+    min_rejection: float = 0.99

@@ -33,10 +33,12 @@ from index.normalize import Normalizer, normalizer_data_hash
 from index.scope import OUT_OF_SCOPE_FILE, ScopeModel, read_out_of_scope
 from index.search import SearchIndex, SearchSettings
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 MANIFEST_FILE = "manifest.json"
 BUILD_BATCH = 128
 ENTRIES_FILE = "entries.json"
+# Vectors of the written off-topic messages (a signal for the scope gate, see SearchIndex.off_topic_cosine).
+OFF_TOPIC_FILE = "off_topic.npy"
 # Settings that shape the candidates the decision was trained on: changing one makes the index stale.
 TRAINED_SETTINGS = ("rrf_k", "dense_weight", "lexical_weight", "charngram_weight", "candidates", "typo_max_edits")
 
@@ -129,6 +131,7 @@ def build_index(
                                       owners_list, len(entries))
     out_of_scope = read_out_of_scope(knowledge_dir)
     scope = _scope_model(entries, out_of_scope, normalizer, eval_file)
+    off_topic = _off_topic_vectors(embedder, normalizer, off_topic_texts(entries, out_of_scope, eval_file))
     decisions = train_decisions(entries, vectors, owners, out_of_scope, embedder, normalizer, settings,
                                 eval_file, targets)
 
@@ -141,6 +144,7 @@ def build_index(
         if scope is not None:
             scope.save(staging)
         decision_file.save(decisions, staging)
+        np.save(staging / OFF_TOPIC_FILE, off_topic, allow_pickle=False)
         _write_json(
             staging / ENTRIES_FILE,
             [{"entry": entry_to_dict(e), "tokens": t} for e, t in zip(entries, corpus_tokens, strict=True)],
@@ -207,6 +211,20 @@ def _sync(folder: Path) -> None:
         os.close(directory)
 
 
+def off_topic_texts(entries: list[Entry], out_of_scope: list[str], eval_file: Path | None) -> list[str]:
+    """The off-topic messages the index keeps as vectors: the written examples and the dev half's
+    off-topic messages (the same ones index/training.py leaves out fold by fold)."""
+    from index.training import dev_scope_examples
+
+    return out_of_scope + dev_scope_examples(eval_file, entries)[1]
+
+
+def _off_topic_vectors(embedder: Embedder, normalizer: Normalizer, texts: list[str]) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    return np.asarray(embedder.encode_queries([normalizer.dense_text(t) for t in texts]), dtype=np.float32)
+
+
 def _scope_model(
     entries: list[Entry], out_of_scope: list[str], normalizer: Normalizer, eval_file: Path | None = None
 ) -> ScopeModel | None:
@@ -270,6 +288,7 @@ class IndexFiles:
     charngrams: CharNgramIndex
     scope: ScopeModel | None
     decisions: dict[str, DecisionModel]
+    off_topic: np.ndarray | None = None
 
 
 def read_index(index_dir: Path) -> IndexFiles:
@@ -286,11 +305,12 @@ def read_index(index_dir: Path) -> IndexFiles:
         charngrams = CharNgramIndex.load(index_dir, len(entries))
         scope = ScopeModel.load(index_dir)
         decisions = decision_file.load(index_dir)
+        off_topic = np.load(index_dir / OFF_TOPIC_FILE, allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - any unreadable part means: rebuild
         raise IndexUnavailable(f"search index in {index_dir} is corrupt ({type(exc).__name__}: {exc})") from exc
     if dense.n_vectors != manifest.get("vectors") or len(entries) != manifest.get("entries"):
         raise IndexUnavailable(f"search index in {index_dir} is incomplete")
-    return IndexFiles(index_dir, manifest, entries, dense, lexical, charngrams, scope, decisions)
+    return IndexFiles(index_dir, manifest, entries, dense, lexical, charngrams, scope, decisions, off_topic)
 
 
 def with_embedder(files: IndexFiles, embedder: Embedder, settings: SearchSettings | None = None) -> SearchIndex:
@@ -302,7 +322,7 @@ def with_embedder(files: IndexFiles, embedder: Embedder, settings: SearchSetting
     if int(files.manifest.get("dimension", -1)) != embedder.dimension:  # type: ignore[call-overload]
         raise IndexUnavailable("index vectors and the model differ in dimension")
     return SearchIndex(files.entries, files.dense, files.lexical, embedder, Normalizer.default(), settings,
-                       files.scope, files.charngrams, files.decisions)
+                       files.scope, files.charngrams, files.decisions, files.off_topic)
 
 
 def load_index(

@@ -124,12 +124,18 @@ def collect(
     `fold_indexes`, when given, keeps the fold indexes for the next call (they do not depend on
     the settings, which are set on them for each call)."""
     vectors = embedder.encode_queries([normalizer.dense_text(q.text) for q in questions]) if questions else None
+    # The written off-topic messages the index keeps as vectors (store.off_topic_texts): each fold's
+    # index leaves out those of its own fold.
+    off_topic = [n for n, q in enumerate(questions) if is_off_topic_example(q)]
+    off_topic_folds = np.array([questions[n].fold for n in off_topic], dtype=np.int64)
     out: dict[Mode, list[tuple[TrainingQuestion, Example, tuple[str, ...]]]] = {m: [] for m in modes}
     for fold in sorted({q.fold for q in questions}):
         cache = fold_indexes if fold_indexes is not None else {}
         if fold not in cache:
+            assert vectors is not None
+            off_topic_vectors = vectors[[n for n, f in zip(off_topic, off_topic_folds, strict=True) if f != fold]]
             cache[fold] = _fold_index(parts, held_out(fold) if fold >= 0 else set(), fold, embedder, normalizer,
-                                      settings)
+                                      settings, off_topic_vectors)
         index = cache[fold]
         index.settings = settings
         for number, question in enumerate(questions):
@@ -149,8 +155,14 @@ def collect(
     return out
 
 
+def is_off_topic_example(question: TrainingQuestion) -> bool:
+    """An off-topic message whose vector the index keeps (the same ones store.off_topic_texts lists)."""
+    return not question.answers and (question.source == "out_of_scope" or (question.source == "dev" and SCOPE_DEV))
+
+
 def _fold_index(
-    parts: Parts, held: set[int], fold: int, embedder: Embedder, normalizer: Normalizer, settings: SearchSettings
+    parts: Parts, held: set[int], fold: int, embedder: Embedder, normalizer: Normalizer, settings: SearchSettings,
+    off_topic: np.ndarray | None = None,
 ) -> SearchIndex:
     keep = np.array([p not in held for p in range(len(parts.passage_texts))], dtype=bool)
     dense = DenseIndex.build(parts.passage_vectors[keep], parts.passage_owners[keep], len(parts.entries))
@@ -168,7 +180,8 @@ def _fold_index(
             [t for f, t in parts.out_of_scope if f != fold] + [t for f, t, inside in parts.dev_scope
                                                                if not inside and f != fold],
         )
-    return SearchIndex(parts.entries, dense, lexical, embedder, normalizer, settings, scope, charngrams)
+    return SearchIndex(parts.entries, dense, lexical, embedder, normalizer, settings, scope, charngrams,
+                       off_topic=off_topic)
 
 
 def train(
