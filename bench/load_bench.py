@@ -775,6 +775,17 @@ def report(args: argparse.Namespace, rows: list[dict[str, Any]], soaked: dict[st
     for r in rows:
         print(f"| {r['users']} | {r['bot']['cpu_ms']:.1f} | {r['uncapped']['cpu_ms']:.1f} | "
               f"{r['echo']['cpu_ms']:.1f} | {r['bot']['server_cpu_ms']:.1f} | {r['search']['cpu_ms']:.1f} |")
+    one = next((r for r in rows if r["users"] == 1), None)
+    if one is not None:
+        # One person waits for each answer: nothing overlaps, so receiving, searching and replying
+        # add up. A bot costing nothing beyond the echo bot's round trip and the search is the bound.
+        echo, search = one["echo"]["per_second"], one["search"]["single"]
+        bound = 1 / (1 / echo + 1 / search) if echo and search else 0.0
+        ceiling = min(echo, one["search"]["concurrent"])
+        print(f"\nAt 1 user the path is serial: even a bot costing nothing beyond the echo bot's round trip "
+              f"({1000 / echo:.2f} ms) plus the search ({1000 / search:.2f} ms) would answer {bound:.1f} q/s = "
+              f"{bound / ceiling:.2f} x min(echo, search); the bot answered {one['uncapped']['per_second']:.1f} "
+              f"q/s with the cap lifted ({one['uncapped']['per_second'] / bound:.2f} of that bound).")
     if soaked is not None:
         w, end = soaked["warm"], soaked["end"]
         growth = (end["rss"] - w["rss"]) / w["rss"] * 100

@@ -107,7 +107,10 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     path = Path(args.file) if args.file else settings.knowledge.eval_file
     eval_set = load_eval_set(path)
     index = open_index(settings)
-    splits = ["dev", "test", "fresh", "all"] if args.split == "each" else [args.split]
+    splits = [args.split]
+    if args.split == "each":
+        fresh = eval_set.only("fresh")
+        splits = ["dev", "test", *(["fresh"] if fresh.domain or fresh.off_topic else []), "all"]
     rows = []
     for split in splits:
         subset = eval_set.only(split)

@@ -160,6 +160,16 @@ def test_eval_reports_what_a_person_sees_per_mode(config: Path, capsys: pytest.C
     rows = json.loads(capsys.readouterr().out)
     assert [(r["split"], r["mode"]) for r in rows] == [
         (split, mode) for split in ("dev", "test", "all") for mode in ("hybrid", "dense", "bm25")]
+    # A fresh held-out part of the test half gets rows of its own.
+    eval_file.write_text(
+        eval_file.read_text(encoding="utf-8").replace(
+            "ids: [qris-daftar-dan-biaya], split: test}", "ids: [qris-daftar-dan-biaya], split: test, part: fresh}"),
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "eval", str(eval_file), "--json"]) == 0
+    fresh_rows = [r for r in json.loads(capsys.readouterr().out) if r["split"] == "fresh"]
+    assert [(r["mode"], r["n_domain"], r["n_off_topic"]) for r in fresh_rows] == [
+        ("hybrid", 1, 0), ("dense", 1, 0), ("bm25", 1, 0)]
     for row in rows:
         assert {"hit1", "direct_correct", "clarify_rate", "clarify_right", "wrong_answer", "wrong_refusal",
                 "rejection_rate"} <= set(row)
