@@ -8,7 +8,6 @@ into probabilities; the hits are ordered by them, and the same probabilities dec
 
 from __future__ import annotations
 
-import asyncio
 import math
 import threading
 from dataclasses import dataclass, field
@@ -155,6 +154,8 @@ class SearchIndex:
 
     async def asearch(self, query: str, k: int = 3, mode: Mode = "hybrid") -> SearchResult:
         """`search` in a worker thread: encoding and FAISS block, the event loop must not."""
+        import asyncio  # here: a command-line answer never needs the event loop (~20 ms of import)
+
         return await asyncio.to_thread(self.search, query, k, mode)
 
     def encode_query(self, query: str) -> np.ndarray:
