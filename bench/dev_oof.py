@@ -21,20 +21,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.config import load_settings  # noqa: E402
-from index import load_embedder, load_knowledge  # noqa: E402
+from index import load_embedder  # noqa: E402
 from index.decision import choose_thresholds, decide, tally  # noqa: E402
 from index.normalize import Normalizer  # noqa: E402
-from index.scope import read_out_of_scope  # noqa: E402
 from index.search import CANDIDATE_FEATURES, QUESTION_FEATURES  # noqa: E402
-from index.store import dense_passages  # noqa: E402
 from index.training import (  # noqa: E402
     DEV_FOLDS,
     FOLDS,
     collect,
     fit_two_stage,
-    held_out_passages,
     predict,
-    training_set,
+    prepared_training,
 )
 
 
@@ -47,13 +44,8 @@ def main() -> None:
     started = time.perf_counter()
     embedder = load_embedder(settings.search.model)
     normalizer = Normalizer.default()
-    entries = load_knowledge(settings.knowledge.dir)
-    texts = [normalizer.dense_text(p) for e in entries for p in dense_passages(e)]
-    owners = np.asarray([n for n, e in enumerate(entries) for _ in dense_passages(e)], dtype=np.int64)
-    vectors = embedder.encode(texts)
-    parts, questions = training_set(entries, vectors, owners, read_out_of_scope(settings.knowledge.dir),
-                                    normalizer, settings.knowledge.eval_file)
-    held = held_out_passages(questions)
+    _, parts, questions, held = prepared_training(embedder, normalizer, settings.knowledge.dir,
+                                                     settings.knowledge.eval_file)
     search = dataclasses.replace(settings.search_settings(), cache_size=0)
     rows = collect(parts, questions, embedder, normalizer, search, lambda f: held.get(f, set()), ("hybrid",))["hybrid"]
     features, qfeatures = CANDIDATE_FEATURES["hybrid"], QUESTION_FEATURES["hybrid"]

@@ -33,14 +33,12 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import load_settings  # noqa: E402
 from bot.search_service import build  # noqa: E402
-from index import MODES, load_embedder, load_index, load_knowledge  # noqa: E402
+from index import MODES, load_embedder, load_index  # noqa: E402
 from index.decision import choose_thresholds, tally  # noqa: E402
 from index.evaluate import evaluate, load_eval_set  # noqa: E402
 from index.normalize import Normalizer  # noqa: E402
-from index.scope import read_out_of_scope  # noqa: E402
 from index.search import CANDIDATE_FEATURES, QUESTION_FEATURES  # noqa: E402
-from index.store import dense_passages  # noqa: E402
-from index.training import collect, held_out_passages, out_of_fold, training_set  # noqa: E402
+from index.training import collect, out_of_fold, prepared_training  # noqa: E402
 
 TUNED_FILE = ROOT / "index" / "data" / "tuned.toml"
 GRID = {
@@ -108,13 +106,8 @@ def main() -> None:
     started = time.perf_counter()
     embedder = CachedQueries(load_embedder(settings.search.model))
     normalizer = Normalizer.default()
-    entries = load_knowledge(settings.knowledge.dir)
-    texts = [normalizer.dense_text(p) for e in entries for p in dense_passages(e)]
-    owners = np.asarray([n for n, e in enumerate(entries) for _ in dense_passages(e)], dtype=np.int64)
-    vectors = embedder.encode(texts)
-    parts, questions = training_set(entries, vectors, owners, read_out_of_scope(settings.knowledge.dir),
-                                    normalizer, settings.knowledge.eval_file)
-    held = held_out_passages(questions)
+    entries, parts, questions, held = prepared_training(embedder, normalizer, settings.knowledge.dir,
+                                                        settings.knowledge.eval_file)
     base = dataclasses.replace(settings.search_settings(), cache_size=0)
     print(f"encoder {settings.search.model}: {len(entries)} entries, {len(questions)} training questions")
     print(f"{'dense_w':>7} {'char_w':>6} {'rrf_k':>5} | dev out-of-fold: direct  wrong  clarify  refused  off-rej")

@@ -344,3 +344,20 @@ def held_out_passages(questions: list[TrainingQuestion]) -> dict[int, set[int]]:
         if q.passage >= 0:
             held.setdefault(q.fold, set()).add(q.passage)
     return held
+
+
+def prepared_training(
+    embedder: Embedder, normalizer: Normalizer, knowledge_dir: Path, eval_file: Path | None
+) -> tuple[list[Entry], Parts, list[TrainingQuestion], dict[int, set[int]]]:
+    """What the tuning scripts search, as build-index prepares it: the entries, the index's
+    parts, every training question with its fold, and the passages each fold holds out."""
+    from index.entries import load_knowledge
+    from index.scope import read_out_of_scope
+    from index.store import dense_passages
+
+    entries = load_knowledge(knowledge_dir)
+    texts = [normalizer.dense_text(p) for e in entries for p in dense_passages(e)]
+    owners = np.asarray([n for n, e in enumerate(entries) for _ in dense_passages(e)], dtype=np.int64)
+    vectors = embedder.encode(texts)
+    parts, questions = training_set(entries, vectors, owners, read_out_of_scope(knowledge_dir), normalizer, eval_file)
+    return entries, parts, questions, held_out_passages(questions)

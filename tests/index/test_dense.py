@@ -19,6 +19,16 @@ def _clustered(n: int, dimension: int, seed: int) -> np.ndarray:
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
+def _recall_at_20(exact: DenseIndex, approximate: DenseIndex, queries: np.ndarray) -> float:
+    """Share of the exact index's top-20 entries the approximate one also returns."""
+    found = total = 0
+    for query in queries:
+        truth = {e for e, _ in exact.search(query, 20)}
+        found += len(truth & {e for e, _ in approximate.search(query, 20)})
+        total += len(truth)
+    return found / total
+
+
 def test_approximate_index_recalls_the_exact_top_20(tmp_path: Path) -> None:
     vectors = _clustered(6000, 48, seed=1)
     owners = np.repeat(np.arange(1500), 4)  # four passages per entry
@@ -26,12 +36,7 @@ def test_approximate_index_recalls_the_exact_top_20(tmp_path: Path) -> None:
     approximate = DenseIndex.build(vectors, owners, 1500, approximate_from=1000, compact_from=1000)
     assert exact.kind == "flat" and approximate.kind == "ivf-sq8"
     queries = _clustered(200, 48, seed=2)
-    found = total = 0
-    for query in queries:
-        truth = {e for e, _ in exact.search(query, 20)}
-        found += len(truth & {e for e, _ in approximate.search(query, 20)})
-        total += len(truth)
-    assert found / total >= 0.99
+    assert _recall_at_20(exact, approximate, queries) >= 0.99
     approximate.save(tmp_path)
     loaded = DenseIndex.load(tmp_path, 1500)
     assert loaded.kind == "ivf-sq8"
@@ -68,12 +73,7 @@ def test_half_precision_lists_recall_the_exact_top_20_at_1000_entries(tmp_path: 
     exact = DenseIndex.build(vectors, owners, 1000, approximate_from=len(vectors) + 1)
     approximate = DenseIndex.build(vectors, owners, 1000)
     assert exact.kind == "flat" and approximate.kind == "ivf-fp16"
-    found = total = 0
-    for query in queries:
-        truth = {e for e, _ in exact.search(query, 20)}
-        found += len(truth & {e for e, _ in approximate.search(query, 20)})
-        total += len(truth)
-    assert found / total >= 0.99
+    assert _recall_at_20(exact, approximate, queries) >= 0.99
     approximate.save(tmp_path)
     assert not (tmp_path / "dense_vectors_f16.npy").exists()  # nothing to re-score with
     loaded = DenseIndex.load(tmp_path, 1000)
