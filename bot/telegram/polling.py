@@ -101,11 +101,9 @@ async def poll_until(
     loop = asyncio.get_running_loop()
     pause = 0.0
     last_fetch = float("-inf")
-    brought_fresh = False
     while not stop.is_set():
         if not pause and handled.waiting_behind:
-            if not brought_fresh:
-                await _first_of(handled.changed, stop, idle)
+            await _first_of(handled.changed, stop, idle)
             pause = max(0.0, min_interval - (loop.time() - last_fetch))
         if pause:
             with contextlib.suppress(TimeoutError):
@@ -133,7 +131,6 @@ async def poll_until(
             log.warning("getUpdates failed (%s); polling again in %.0f s", type(exc).__name__, pause)
             continue
         pause = 0.0
-        brought_fresh = False
         for data in raw:
             update_id = data.get("update_id") if isinstance(data, dict) else None
             if not isinstance(update_id, int) or not handled.take(update_id):
@@ -145,7 +142,6 @@ async def poll_until(
                 handled.finished(update_id)
                 continue
             bot.insert_callback_data(update)
-            brought_fresh = True
             await application.update_queue.put(update)
 
 
