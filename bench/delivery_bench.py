@@ -36,6 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.pg_schema import create_schema, drop_schema  # noqa: E402
+
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TOKEN = "123456789:AAHfakeTokenForEndToEndTests-abcdefghijk"
 BROADCAST = 10_000
@@ -195,8 +197,6 @@ def finish(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
 
 def fresh_database(kind: str, pg_url: str, folder: Path) -> tuple[str, str | None]:
     """A migrated, empty database: (url, PostgreSQL schema to drop afterwards)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
 
     from bot.storage.migrate import upgrade
 
@@ -204,27 +204,15 @@ def fresh_database(kind: str, pg_url: str, folder: Path) -> tuple[str, str | Non
     if kind == "sqlite":
         url = f"sqlite:///{folder / uuid.uuid4().hex / 'umkm.db'}"
     else:
-        schema = f"bench_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
+        scoped, schema = create_schema(pg_url)
+        url = scoped.render_as_string(hide_password=False)
     upgrade(url)
     return url, schema
 
 
 def drop_database(schema: str | None, pg_url: str) -> None:
-    if schema is None:
-        return
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
+    if schema is not None:
+        drop_schema(pg_url, schema)
 
 
 def queue_broadcast(url: str, n: int) -> float:

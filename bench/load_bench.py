@@ -46,13 +46,14 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import deque
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.pg_schema import create_schema, drop_schema  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TOKEN = "123456789:AAHfakeTokenForEndToEndTests-abcdefghijk"
@@ -487,8 +488,6 @@ def run_search(args: argparse.Namespace) -> None:
 
 def fresh_database(pg_url: str | None, folder: Path) -> tuple[str, str, str | None]:
     """A migrated, empty database: (url for migrations, url for the bot, PostgreSQL schema)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
 
     from bot.storage.migrate import upgrade
 
@@ -496,12 +495,7 @@ def fresh_database(pg_url: str | None, folder: Path) -> tuple[str, str, str | No
         url = f"sqlite:///{folder / 'umkm.db'}"
         upgrade(url)
         return url, url, None
-    schema = f"bench_load_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    url = make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    url, schema = create_schema(pg_url, "bench_load")
     upgrade(url.render_as_string(hide_password=False))
     bot_url = url.update_query_dict({"application_name": schema})  # counted in pg_stat_activity
     return url.render_as_string(hide_password=False), bot_url.render_as_string(hide_password=False), schema
@@ -520,14 +514,8 @@ def pg_connections(pg_url: str, schema: str) -> int:
 
 
 def drop_database(pg_url: str | None, schema: str | None) -> None:
-    if pg_url is None or schema is None:
-        return
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
+    if pg_url is not None and schema is not None:
+        drop_schema(pg_url, schema)
 
 
 # -- the runs -------------------------------------------------------------------------------------

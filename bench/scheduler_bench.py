@@ -16,16 +16,15 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
+from bench.pg_schema import create_schema, drop_schema  # noqa: E402
 from bot.coaching.quiet_hours import QuietHours  # noqa: E402
 from bot.coaching.reminders import run_due_reminders  # noqa: E402
 from bot.storage import Database, Reminder, Repositories  # noqa: E402
@@ -125,16 +124,6 @@ def measure(url: str, reminders: int, due: int) -> list[tuple[str, str]]:
     ]
 
 
-def _postgres_schema(url: str) -> tuple[str, str]:
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    return scoped.render_as_string(hide_password=False), schema
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reminders", type=int, default=100_000)
@@ -144,14 +133,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         results = {"SQLite": measure(f"sqlite:///{folder}/bench.db", args.reminders, args.due)}
     if args.postgres:
-        url, schema = _postgres_schema(args.postgres)
+        scoped, schema = create_schema(args.postgres)
         try:
-            results["PostgreSQL"] = measure(url, args.reminders, args.due)
+            results["PostgreSQL"] = measure(scoped.render_as_string(hide_password=False), args.reminders, args.due)
         finally:
-            engine = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-            with engine.connect() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            engine.dispose()
+            drop_schema(args.postgres, schema)
     for name, rows in results.items():
         print(f"\n## {name}")
         for key, value in rows:
